@@ -1,0 +1,27 @@
+"""Recurrent cells and layers, written in `keras.ops` (TensorFlow, JAX, torch)."""
+
+from zoo.layers.conv_lstm_2d import ConvLSTM2D
+from zoo.layers.conv_lstm_2d_cell import ConvLSTM2DCell
+from zoo.layers.gru import GRU
+from zoo.layers.gru_cell import GRUCell
+from zoo.layers.lstm import LSTM
+from zoo.layers.lstm_cell import LSTMCell
+from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.layers.rnn import RNN
+from zoo.layers.simple_rnn import SimpleRNN
+from zoo.layers.simple_rnn_cell import SimpleRNNCell
+from zoo.layers.stacked_rnn import StackedRNN
+
+__all__ = [
+    "ConvLSTM2D",
+    "ConvLSTM2DCell",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RecurrentCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "StackedRNN",
+]

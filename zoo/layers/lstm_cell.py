@@ -1,0 +1,163 @@
+import keras
+from keras import ops
+
+from zoo.layers._utils import check_units
+from zoo.layers._utils import gate_layer_norm
+from zoo.layers._utils import project_sequence
+from zoo.layers.recurrent_cell import RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LSTMCell(RecurrentCell):
+    """Long short-term memory cell.
+
+    With gates input `i`, forget `f`, candidate `g` and output `o`:
+
+        z = x_t W + h_{t-1} U + b            # split into i, f, g, o
+        c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
+        h_t = sigmoid(o) * tanh(c_t)
+
+    The additive cell-state path `c_t = f * c_{t-1} + ...` is the "highway"
+    that lets gradients cross many steps (see `zoo.diagnostics`). Weights are
+    laid out as in `keras.layers.LSTMCell` (gate order i, f, c, o), so they copy
+    both ways; peephole and layer-normalization weights come after them.
+
+    Args:
+        units: dimensionality of the hidden and cell states.
+        activation: activation of the candidate and of the output cell state.
+            Default: `"tanh"`.
+        recurrent_activation: activation of the gates. Default: `"sigmoid"`.
+        use_bias: whether to add a bias.
+        unit_forget_bias: initialize the forget-gate bias to 1
+            (Jozefowicz et al. 2015). Default: `True`.
+        use_peepholes: add diagonal peephole connections from the cell state
+            to the gates (Gers & Schmidhuber 2000).
+        layer_normalization: normalize each gate's pre-activation and the cell
+            state before the output activation (Ba et al. 2016).
+        **kwargs: initializers, regularizers, constraints, `dropout`,
+            `recurrent_dropout` and `seed` as in `zoo.layers.RecurrentCell`,
+            and the base layer's arguments.
+
+    Example:
+
+    ```python
+    cell = zoo.layers.LSTMCell(64, use_peepholes=True)
+    y = zoo.layers.RNN(cell)(np.zeros((4, 10, 8), "float32"))  # (4, 64)
+    ```
+
+    Reference:
+    - [Hochreiter & Schmidhuber, 1997](https://doi.org/10.1162/neco.1997.9.8.1735)
+    - [Gers & Schmidhuber, 2000](https://doi.org/10.1109/IJCNN.2000.861302)
+    - [Ba et al., 2016](https://arxiv.org/abs/1607.06450)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        unit_forget_bias=True,
+        use_peepholes=False,
+        layer_normalization=False,
+        **kwargs,
+    ):
+        kwargs.pop("implementation", None)  # accepted for Keras compatibility
+        super().__init__(**kwargs)
+        self.units = check_units(units)
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.unit_forget_bias = unit_forget_bias
+        self.use_peepholes = use_peepholes
+        self.layer_normalization = layer_normalization
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def build(self, input_shape):
+        units = self.units
+        self.kernel = self.add_cell_weight("kernel", (input_shape[-1], 4 * units))
+        self.recurrent_kernel = self.add_cell_weight("recurrent", (units, 4 * units))
+        self.bias = None
+        if self.use_bias:
+            initializer = self.bias_initializer
+            if self.unit_forget_bias:
+                base = self.bias_initializer
+
+                def initializer(shape, dtype=None):
+                    return ops.concatenate(
+                        [
+                            base((units,), dtype=dtype),
+                            ops.ones((units,), dtype=dtype),
+                            base((units * 2,), dtype=dtype),
+                        ]
+                    )
+
+            self.bias = self.add_cell_weight("bias", (4 * units,), initializer)
+        if self.use_peepholes:
+            self.peephole_weights = self.add_weight(
+                shape=(3, units), name="peephole_weights", initializer="zeros"
+            )
+        if self.layer_normalization:
+            self.gate_gamma = self.add_weight(
+                shape=(4 * units,), name="gate_gamma", initializer="ones"
+            )
+            self.gate_beta = self.add_weight(
+                shape=(4 * units,), name="gate_beta", initializer="zeros"
+            )
+            self.cell_gamma = self.add_weight(
+                shape=(units,), name="cell_gamma", initializer="ones"
+            )
+            self.cell_beta = self.add_weight(
+                shape=(units,), name="cell_beta", initializer="zeros"
+            )
+
+    def project_inputs(self, sequence, context):
+        sequence = super().project_inputs(sequence, context)
+        return project_sequence(sequence, self.kernel, self.bias)
+
+    def step(self, inputs, states, context):
+        h_prev, c_prev = states
+        if "recurrent_mask" in context:
+            h_prev = h_prev * context["recurrent_mask"]
+        z = inputs + ops.matmul(h_prev, self.recurrent_kernel)
+        if self.layer_normalization:
+            z = gate_layer_norm(z, self.gate_gamma, self.gate_beta, groups=4)
+        z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
+        if self.use_peepholes:
+            z_i = z_i + self.peephole_weights[0] * c_prev
+            z_f = z_f + self.peephole_weights[1] * c_prev
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        c = f * c_prev + i * self.activation(z_g)
+        if self.use_peepholes:
+            z_o = z_o + self.peephole_weights[2] * c
+        o = self.recurrent_activation(z_o)
+        c_out = c
+        if self.layer_normalization:
+            c_out = gate_layer_norm(c, self.cell_gamma, self.cell_beta, groups=1)
+        h = o * self.activation(c_out)
+        return h, [h, c]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "activation": keras.activations.serialize(self.activation),
+                "recurrent_activation": keras.activations.serialize(
+                    self.recurrent_activation
+                ),
+                "use_bias": self.use_bias,
+                "unit_forget_bias": self.unit_forget_bias,
+                "use_peepholes": self.use_peepholes,
+                "layer_normalization": self.layer_normalization,
+            }
+        )
+        return config

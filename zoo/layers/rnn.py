@@ -1,0 +1,328 @@
+import keras
+from keras import ops
+from keras import tree
+
+from zoo.layers._utils import check_float
+from zoo.ops import scan
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RNN(keras.layers.Layer):
+    """Runs a recurrent cell over a whole sequence.
+
+    The zoo's counterpart of `keras.layers.RNN`, with the same arguments and
+    the same semantics (masking, `go_backwards` returning outputs in processing
+    order, `stateful`, initial states), so it also works inside
+    `keras.layers.Bidirectional`. It differs in how it runs the cell: the input
+    transformation of the whole sequence (`cell.project_inputs`) happens once,
+    outside the time loop, and the loop itself (`zoo.ops.scan`) compiles with
+    XLA on every backend.
+
+    The cell's output at each step must be its first state (true of every
+    zoo cell and of Keras's own cells).
+
+    Args:
+        cell: a `zoo.layers.RecurrentCell` (any Keras RNN cell with
+            `state_size` and `call(x_t, states)` works too, step by step).
+        return_sequences: return the output of every step, `(batch, time,
+            ...)`, instead of the last one.
+        return_state: also return the final states.
+        go_backwards: process the sequence from its end; outputs are returned
+            in processing order, as in Keras.
+        stateful: carry the final states of a batch over as the initial states
+            of the next one (the batch size must then be fixed).
+        unroll: unroll the time loop in Python (short sequences only).
+        zero_output_for_mask: output zeros at masked steps instead of
+            repeating the last unmasked output (with `return_sequences`).
+        **kwargs: passed on to `keras.layers.Layer`.
+
+    Call arguments:
+        sequences: `(batch, time, ...)` float tensor.
+        initial_state: list of initial states, one per `cell.state_size`.
+        mask: boolean `(batch, time)`; masked steps keep the previous state.
+            Any mask works (not only right padding).
+        training: enables dropout.
+
+    Example:
+
+    ```python
+    layer = zoo.layers.RNN(zoo.layers.LSTMCell(16), return_sequences=True)
+    y = layer(np.zeros((2, 5, 3), "float32"))  # (2, 5, 16)
+    ```
+
+    Reference:
+    - [Werbos, 1990](https://doi.org/10.1109/5.58337) (backpropagation through time)
+    """
+
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        if not hasattr(type(cell), "state_size") and not hasattr(cell, "state_size"):
+            raise ValueError(
+                "`cell` must be a recurrent cell with a `state_size` "
+                f"(e.g. zoo.layers.LSTMCell). Received: cell={cell!r}"
+            )
+        super().__init__(**kwargs)
+        self.cell = cell
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.stateful = stateful
+        self.unroll = unroll
+        self.zero_output_for_mask = zero_output_for_mask
+        self.supports_masking = True
+        self.states = None
+
+    # -- shapes ----------------------------------------------------------
+    @property
+    def state_size(self):
+        return self.cell.state_size
+
+    def _step_input_rank(self):
+        return getattr(self.cell, "step_input_rank", 2)
+
+    def _check_sequences_shape(self, shape):
+        expected = self._step_input_rank() + 1
+        if len(shape) != expected:
+            raise ValueError(
+                f"{self.__class__.__name__} `{self.name}` expects `sequences` "
+                f"of rank {expected} (batch, time, "
+                f"{'features' if expected == 3 else 'rows, cols, channels'}). "
+                f"Received: sequences.shape={tuple(shape)}"
+            )
+
+    def _state_shapes(self, batch_size):
+        if hasattr(self.cell, "state_shapes"):
+            return self.cell.state_shapes(batch_size)
+        sizes = self.cell.state_size
+        sizes = sizes if isinstance(sizes, (list, tuple)) else [sizes]
+        return [(batch_size,) + (tuple(s) if isinstance(s, (list, tuple)) else (s,)) for s in sizes]
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        self._check_sequences_shape(sequences_shape)
+        step_shape = (sequences_shape[0],) + tuple(sequences_shape[2:])
+        if not self.cell.built:
+            self.cell.build(step_shape)
+        if self.stateful:
+            batch_size = sequences_shape[0]
+            if batch_size is None:
+                raise ValueError(
+                    "A stateful RNN needs a fixed batch size: pass "
+                    "`batch_size=` to `keras.Input`. Received: "
+                    f"sequences.shape={tuple(sequences_shape)}"
+                )
+            self.states = [
+                self.add_weight(
+                    shape=shape, name=f"state_{i}", initializer="zeros", trainable=False
+                )
+                for i, shape in enumerate(self._state_shapes(batch_size))
+            ]
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        batch_size = sequences_shape[0]
+        state_shapes = self._state_shapes(batch_size)
+        output_shape = state_shapes[0]
+        if self.return_sequences:
+            output_shape = (batch_size, sequences_shape[1]) + tuple(output_shape[1:])
+        if self.return_state:
+            return (tuple(output_shape),) + tuple(tuple(s) for s in state_shapes)
+        return tuple(output_shape)
+
+    def compute_mask(self, sequences, mask=None):
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self._state_shapes(None))
+        return output_mask
+
+    # -- states ----------------------------------------------------------
+    def reset_state(self):
+        if self.states is not None:
+            for state in self.states:
+                state.assign(ops.zeros_like(state))
+
+    def reset_states(self):
+        self.reset_state()
+
+    def get_initial_state(self, batch_size):
+        if hasattr(self.cell, "get_initial_state"):
+            return list(self.cell.get_initial_state(batch_size=batch_size))
+        return [ops.zeros(s, dtype=self.compute_dtype) for s in self._state_shapes(batch_size)]
+
+    def _check_initial_state(self, initial_state, batch_size):
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        initial_state = list(initial_state)
+        expected = self._state_shapes(batch_size)
+        if len(initial_state) != len(expected):
+            raise ValueError(
+                f"{self.__class__.__name__} `{self.name}` expects "
+                f"{len(expected)} initial state(s) of shapes {expected}. "
+                f"Received: {len(initial_state)} initial state(s) of shapes "
+                f"{[tuple(s.shape) for s in initial_state]}"
+            )
+        for i, (state, shape) in enumerate(zip(initial_state, expected)):
+            got = tuple(state.shape)
+            ok = len(got) == len(shape) and all(
+                a is None or b is None or a == b for a, b in zip(got, shape)
+            )
+            if not ok:
+                raise ValueError(
+                    f"{self.__class__.__name__} `{self.name}`: initial_state[{i}] "
+                    f"must have shape {shape}. Received: "
+                    f"initial_state[{i}].shape={got}"
+                )
+        return [ops.cast(s, self.compute_dtype) for s in initial_state]
+
+    # -- the loop --------------------------------------------------------
+    def call(
+        self,
+        sequences,
+        initial_state=None,
+        mask=None,
+        training=False,
+        hidden_offsets=None,
+    ):
+        """See the class docstring; `hidden_offsets` is for diagnostics.
+
+        `hidden_offsets` (same shape as the per-step outputs, batch-major) is
+        added to each step's output and first state before it feeds the next
+        step. With zeros, the gradient of a loss with respect to it is the
+        gradient with respect to the hidden state `h_t` through the
+        recurrence (used by `zoo.diagnostics.gradient_flow`).
+        """
+        self._check_sequences_shape(sequences.shape)
+        check_float(sequences, "sequences")
+        batch_size = ops.shape(sequences)[0]
+        if initial_state is None:
+            if self.stateful:
+                initial_state = [ops.convert_to_tensor(s) for s in self.states]
+            else:
+                initial_state = self.get_initial_state(batch_size)
+        else:
+            initial_state = self._check_initial_state(initial_state, sequences.shape[0])
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
+            if tuple(mask.shape[:2]) != tuple(sequences.shape[:2]) and None not in mask.shape[:2] and None not in sequences.shape[:2]:
+                raise ValueError(
+                    f"{self.__class__.__name__} `{self.name}`: `mask` must have "
+                    f"shape (batch, time) = {tuple(sequences.shape[:2])}. "
+                    f"Received: mask.shape={tuple(mask.shape)}"
+                )
+
+        result = None
+        if hidden_offsets is None:
+            result = self.fused_call(sequences, initial_state, mask, training)
+        if result is None:
+            result = self.inner_loop(
+                sequences, initial_state, mask, training, hidden_offsets
+            )
+        last_output, outputs, states = result
+
+        if self.stateful:
+            for variable, state in zip(self.states, states):
+                variable.assign(ops.cast(state, variable.dtype))
+        output = outputs if self.return_sequences else last_output
+        if self.return_state:
+            return (output,) + tuple(states)
+        return output
+
+    def fused_call(self, sequences, initial_state, mask, training):
+        """Hook for a backend's fused kernel; `None` means not applicable."""
+        return None
+
+    def inner_loop(self, sequences, initial_state, mask, training, hidden_offsets=None):
+        cell = self.cell
+        rank = len(sequences.shape)
+        to_time_major = (1, 0) + tuple(range(2, rank))
+        xs = ops.transpose(sequences, to_time_major)
+        batch_size = ops.shape(sequences)[0]
+        is_zoo_cell = hasattr(cell, "project_inputs")
+        if is_zoo_cell:
+            step_shape = (sequences.shape[0],) + tuple(sequences.shape[2:])
+            context = cell.begin_sequence(batch_size, training=training, input_shape=step_shape)
+            projected = cell.project_inputs(xs, context)
+
+            def cell_step(x_t, states):
+                return cell.step(x_t, states, context)
+
+        else:  # any Keras cell, step by step
+            projected = xs
+            kwargs = {"training": training} if getattr(cell, "_call_has_training_arg", False) else {}
+
+            def cell_step(x_t, states):
+                out, new_states = cell(x_t, states, **kwargs)
+                return out, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+
+        loop_xs = {"x": projected}
+        if mask is not None:
+            loop_xs["mask"] = ops.transpose(mask, (1, 0))
+        if hidden_offsets is not None:
+            loop_xs["offset"] = ops.transpose(
+                ops.cast(hidden_offsets, self.compute_dtype), to_time_major
+            )
+        if self.go_backwards:
+            loop_xs = tree.map_structure(lambda t: ops.flip(t, axis=0), loop_xs)
+
+        initial_state = list(initial_state)
+        init = (initial_state, ops.zeros_like(initial_state[0]))
+        zero_output_for_mask = self.zero_output_for_mask
+
+        def body(carry, inputs):
+            states, prev_output = carry
+            output, new_states = cell_step(inputs["x"], states)
+            new_states = list(new_states)
+            if "offset" in inputs:
+                output = output + inputs["offset"]
+                new_states[0] = new_states[0] + inputs["offset"]
+            if "mask" in inputs:
+                m = inputs["mask"]
+                m = ops.reshape(m, (-1,) + (1,) * (len(output.shape) - 1))
+                new_states = [ops.where(m, n, s) for n, s in zip(new_states, states)]
+                output = ops.where(m, output, prev_output)
+                y = ops.where(m, output, ops.zeros_like(output)) if zero_output_for_mask else output
+                return (new_states, output), y
+            return (new_states, output), output
+
+        (states, last_output), ys = scan(
+            body,
+            init,
+            loop_xs,
+            length=sequences.shape[1],
+            collect=self.return_sequences,
+            unroll=self.unroll,
+        )
+        outputs = None
+        if self.return_sequences:
+            outputs = ops.transpose(ys, to_time_major)
+        return last_output, outputs, list(states)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "return_sequences": self.return_sequences,
+                "return_state": self.return_state,
+                "go_backwards": self.go_backwards,
+                "stateful": self.stateful,
+                "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                "cell": keras.saving.serialize_keras_object(self.cell),
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["cell"] = keras.saving.deserialize_keras_object(
+            config["cell"], custom_objects=custom_objects
+        )
+        return cls(**config)
