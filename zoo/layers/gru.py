@@ -42,12 +42,12 @@ class GRU(CellRNN):
         cell = self.cell
         from keras.src import backend as keras_backend  # fused kernels
 
-        if not cell.reset_after or not keras_backend.cudnn_ok(
-            cell.activation,
-            cell.recurrent_activation,
-            self.unroll,
-            cell.use_bias,
-            reset_after=cell.reset_after,
+        if not cell.reset_after:
+            return None
+        # Only the TensorFlow backend's check knows the GRU conventions.
+        extra = {"reset_after": True} if keras.backend.backend() == "tensorflow" else {}
+        if not keras_backend.cudnn_ok(
+            cell.activation, cell.recurrent_activation, self.unroll, cell.use_bias, **extra
         ):
             return None
 

@@ -73,40 +73,95 @@ def _python_scan(fn, init, xs, length, reverse, collect):
     return carry, ops.stack(ys, axis=0)
 
 
+# Steps of the time loop run per `tf.while_loop` iteration on the TensorFlow
+# backend (when the static length divides evenly). Unrolling a few steps per
+# iteration amortizes the per-iteration cost of the loop (its control ops,
+# TensorArray reads and writes, and the gradient accumulators) over several
+# steps; read when a loop is traced.
+TF_STEPS_PER_ITERATION = 1
+
+
+def _tf_steps_per_iteration(length):
+    k = max(1, int(TF_STEPS_PER_ITERATION))
+    if not isinstance(length, int):
+        return 1
+    while k > 1 and length % k:
+        k -= 1
+    return k
+
+
 def _tf_scan(fn, init, xs, length, reverse, collect):
     import tensorflow as tf
 
     flat_xs = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
     n = length if length is not None else tf.shape(flat_xs[0])[0]
+    k = _tf_steps_per_iteration(n)
+    if k > 1:
+        # Blocks of k steps: (n // k, k, ...).
+        flat_xs = [
+            tf.reshape(x, [n // k, k] + x.shape.as_list()[1:]) for x in flat_xs
+        ]
+    iterations = n // k if k > 1 else n
     inputs = [
-        tf.TensorArray(x.dtype, size=n, element_shape=x.shape[1:]).unstack(x)
+        tf.TensorArray(x.dtype, size=iterations, element_shape=x.shape[1:]).unstack(x)
         for x in flat_xs
     ]
-    y_dtype = tree.flatten(init)[0].dtype
-    out = tf.TensorArray(y_dtype, size=n if collect else 0, infer_shape=True)
+    flat_init = tree.flatten(init)
 
-    def body(i, carry, out):
-        t = n - 1 - i if reverse else i
-        x_t = tree.pack_sequence_as(xs, [ta.read(t) for ta in inputs])
-        new_carry, y = fn(carry, x_t)
+    def keep_shape(new, old):
         # Keep static shapes stable across iterations.
-        new_carry = tree.map_structure(
-            lambda new, old: tf.ensure_shape(new, old.shape), new_carry, carry
-        )
-        if collect:
-            out = out.write(t, y)
-        return i + 1, new_carry, out
+        if new.shape != old.shape:
+            new = tf.ensure_shape(new, old.shape)
+        return new
 
-    _, carry, out = tf.while_loop(
-        lambda i, *_: i < n,
+    def run_steps(i, carry):
+        t = iterations - 1 - i if reverse else i
+        blocks = [ta.read(t) for ta in inputs]
+        if k == 1:
+            new_carry, y = fn(carry, tree.pack_sequence_as(xs, blocks))
+            return new_carry, y
+        steps = [tf.unstack(b, num=k, axis=0) for b in blocks]
+        order = range(k - 1, -1, -1) if reverse else range(k)
+        ys = [None] * k
+        for j in order:
+            x_t = tree.pack_sequence_as(xs, [s[j] for s in steps])
+            carry, ys[j] = fn(carry, x_t)
+        return carry, (tf.stack(ys, axis=0) if collect else None)
+
+    if collect:
+        out = tf.TensorArray(flat_init[0].dtype, size=iterations, infer_shape=True)
+
+        def body(i, carry, out):
+            new_carry, y = run_steps(i, carry)
+            new_carry = tree.map_structure(keep_shape, new_carry, carry)
+            t = iterations - 1 - i if reverse else i
+            return i + 1, new_carry, out.write(t, y)
+
+        loop_vars = (tf.constant(0), init, out)
+    else:
+        # No output TensorArray at all: nothing to write per step, and XLA
+        # can differentiate the loop (an unused, empty TensorArray in the
+        # loop state cannot be).
+        def body(i, carry):
+            new_carry, _ = run_steps(i, carry)
+            return i + 1, tree.map_structure(keep_shape, new_carry, carry)
+
+        loop_vars = (tf.constant(0), init)
+
+    result = tf.while_loop(
+        lambda i, *_: i < iterations,
         body,
-        (tf.constant(0), init, out),
-        maximum_iterations=n,
+        loop_vars,
+        maximum_iterations=iterations,
         parallel_iterations=32,
     )
+    carry = result[1]
     if not collect:
         return carry, None
-    ys = out.stack()
+    ys = result[2].stack()
+    if k > 1:
+        shape = tf.shape(ys)
+        ys = tf.reshape(ys, tf.concat([[n], shape[2:]], axis=0))
     if isinstance(n, int):
         ys = tf.ensure_shape(ys, [n] + [None] * (ys.shape.rank - 1))
     return carry, ys

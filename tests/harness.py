@@ -1,0 +1,181 @@
+"""The shared test harness: every zoo layer and application runs it.
+
+- `check_layer`: build, call, output shape, `get_config` round trip, `.keras`
+  and `.weights.h5` round trips.
+- `gradients`: gradients of a scalar loss w.r.t. a layer's weights on the
+  current backend (TensorFlow or JAX), for parity tests.
+- `check_export`: `model.export` then `tf.saved_model.load` in a fresh
+  process that never imports `zoo` or `applications`; outputs must match.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def to_numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def check_layer(layer_factory, input_data, tmp_path, atol=1e-6, call_kwargs=None):
+    """Run the layer contract on `layer_factory()` with `input_data`."""
+    call_kwargs = call_kwargs or {}
+    layer = layer_factory()
+    output = layer(input_data, **call_kwargs)
+    outputs = output if isinstance(output, (list, tuple)) else [output]
+
+    # Output shape agrees with compute_output_shape.
+    expected = layer.compute_output_shape(tuple(input_data.shape))
+    expected = expected if isinstance(expected[0], tuple) else [expected]
+    for out, shape in zip(outputs, expected):
+        assert tuple(out.shape) == tuple(shape), (out.shape, shape)
+
+    # get_config round trip: same config, and same outputs with same weights.
+    config = layer.get_config()
+    clone = layer.__class__.from_config(config)
+    assert clone.get_config() == config
+    clone(input_data, **call_kwargs)
+    clone.set_weights(layer.get_weights())
+    for a, b in zip(outputs, _as_list(clone(input_data, **call_kwargs))):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=atol)
+
+    # Whole-model `.keras` and `.weights.h5` round trips.
+    inputs = keras.Input(batch_shape=input_data.shape)
+    model = keras.Model(inputs, layer(inputs, **call_kwargs))
+    path = os.path.join(str(tmp_path), "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    for a, b in zip(_as_list(model(input_data)), _as_list(loaded(input_data))):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=atol)
+    weights_path = os.path.join(str(tmp_path), "model.weights.h5")
+    model.save_weights(weights_path)
+    fresh = keras.Model(inputs, layer_factory()(inputs, **call_kwargs))
+    fresh.load_weights(weights_path)
+    for a, b in zip(_as_list(model(input_data)), _as_list(fresh(input_data))):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=atol)
+    return layer
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def gradients(layer, inputs, call_kwargs=None, output_weights=None):
+    """Outputs and d(sum(outputs * w)) / d(weights, inputs) on this backend.
+
+    `output_weights` (same shape as the output) makes the loss sensitive to
+    every output element differently; it is drawn deterministically.
+    """
+    call_kwargs = call_kwargs or {}
+    backend = keras.backend.backend()
+    x = keras.ops.convert_to_tensor(inputs)
+    out = layer(x, **call_kwargs)
+    if output_weights is None:
+        rng = np.random.default_rng(0)
+        output_weights = rng.standard_normal(tuple(out.shape)).astype("float32")
+    w = keras.ops.convert_to_tensor(output_weights)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = layer(x, **call_kwargs)
+            loss = tf.reduce_sum(out * w)
+        grads = tape.gradient(loss, [v.value for v in layer.trainable_variables] + [x])
+    elif backend == "jax":
+        import jax
+
+        trainable = [v.value for v in layer.trainable_variables]
+        non_trainable = [v.value for v in layer.non_trainable_variables]
+
+        def loss_fn(params, x):
+            out, _ = layer.stateless_call(params, non_trainable, x, **call_kwargs)
+            return (out * w).sum(), out
+
+        (_, out), (g_params, g_x) = jax.value_and_grad(
+            loss_fn, argnums=(0, 1), has_aux=True
+        )(trainable, x)
+        grads = list(g_params) + [g_x]
+    else:
+        raise NotImplementedError(f"gradients on backend {backend}")
+    names = [v.path for v in layer.trainable_variables] + ["inputs"]
+    return to_numpy(out), dict(zip(names, [to_numpy(g) for g in grads])), output_weights
+
+
+def assert_same_gradients(g_zoo, g_ref, atol=1e-5):
+    """Gradients match in order (the zoo and Keras name weights alike)."""
+    assert len(g_zoo) == len(g_ref), (list(g_zoo), list(g_ref))
+    for (name, a), (_, b) in zip(g_zoo.items(), g_ref.items()):
+        np.testing.assert_allclose(a, b, atol=atol, err_msg=name)
+
+
+_EXPORT_CHECK = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    spec = json.load(open(sys.argv[1]))
+    loaded = tf.saved_model.load(spec["path"])
+    fn = loaded.signatures[spec.get("signature", "serving_default")]
+    args = {k: tf.constant(np.load(v)) for k, v in spec["inputs"].items()}
+    out = fn(**args)
+    for name, value in out.items():
+        np.save(spec["outputs_dir"] + "/" + name + ".npy", value.numpy())
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("zoo", "applications"))
+    json.dump({"outputs": sorted(out), "leaked": leaked},
+              open(spec["outputs_dir"] + "/result.json", "w"))
+    """
+)
+
+
+def run_saved_model_fresh(path, inputs, tmp_path, signature="serving_default"):
+    """Call a SavedModel signature in a fresh Python that never imports zoo.
+
+    `inputs` maps the signature's argument names to numpy arrays. Returns the
+    named outputs as numpy arrays.
+    """
+    tmp_path = str(tmp_path)
+    spec = {"path": str(path), "signature": signature, "inputs": {}, "outputs_dir": tmp_path}
+    for name, value in inputs.items():
+        file = os.path.join(tmp_path, f"in_{name}.npy")
+        np.save(file, value)
+        spec["inputs"][name] = file
+    spec_file = os.path.join(tmp_path, "spec.json")
+    with open(spec_file, "w") as f:
+        json.dump(spec, f)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("PYTHONPATH", None)
+    # Run from a directory where `zoo` is not importable by accident.
+    subprocess.run(
+        [sys.executable, "-c", _EXPORT_CHECK, spec_file],
+        check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+    )
+    result = json.load(open(os.path.join(tmp_path, "result.json")))
+    assert result["leaked"] == [], result["leaked"]
+    return {name: np.load(os.path.join(tmp_path, name + ".npy")) for name in result["outputs"]}
+
+
+def check_export(model, input_data, tmp_path, atol=1e-5):
+    """`model.export` + fresh-process load; outputs equal the Keras model's."""
+    path = os.path.join(str(tmp_path), "export")
+    model.export(path, format="tf_saved_model", verbose=False)
+    import tensorflow as tf
+
+    sig = tf.saved_model.load(path).signatures["serving_default"]
+    (arg_name,) = sig.structured_input_signature[1].keys()
+    outputs = run_saved_model_fresh(path, {arg_name: input_data}, tmp_path)
+    expected = _as_list(model(input_data))
+    assert len(outputs) == len(expected) == 1, (list(outputs), len(expected))
+    (got,) = outputs.values()
+    np.testing.assert_allclose(got, to_numpy(expected[0]), atol=atol)
+    return path

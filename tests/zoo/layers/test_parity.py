@@ -1,0 +1,142 @@
+"""Zoo layers against their Keras built-ins: same weights, same numbers.
+
+Run on the TensorFlow backend and, by `make test`, on the JAX backend.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo.layers
+from tests.harness import assert_same_gradients
+from tests.harness import gradients
+
+pytestmark = pytest.mark.backend_parity
+
+VECTOR_PAIRS = [
+    ("SimpleRNN", {}),
+    ("LSTM", {}),
+    ("GRU", {"reset_after": True}),
+    ("GRU", {"reset_after": False}),
+]
+
+
+def _mask(kind, batch, steps):
+    if kind == "none":
+        return None
+    mask = np.ones((batch, steps), bool)
+    if kind == "right_padded":
+        lengths = np.array([steps, steps - 3, 1, steps - 1][:batch])
+        mask = np.arange(steps)[None] < lengths[:, None]
+    else:
+        mask[0, 2] = mask[1, 0] = mask[1, 4] = mask[2, 1:4] = False
+    return mask
+
+
+def _pair(name, kwargs, **layer_kwargs):
+    zoo_layer = getattr(zoo.layers, name)(5, **kwargs, **layer_kwargs)
+    keras_layer = getattr(keras.layers, name)(5, **kwargs, **layer_kwargs)
+    return zoo_layer, keras_layer
+
+
+def _copy_weights(zoo_layer, keras_layer, x):
+    zoo_layer(x)
+    keras_layer(x)
+    keras_layer.set_weights(
+        [np.random.default_rng(i).uniform(-0.5, 0.5, w.shape).astype("float32")
+         for i, w in enumerate(keras_layer.get_weights())]
+    )
+    zoo_layer.set_weights(keras_layer.get_weights())
+
+
+# (mask, return_sequences, go_backwards): each mask kind with and without
+# sequences and direction, without the full product (the JAX backend compiles
+# every case).
+CASES = [
+    ("none", False, False),
+    ("none", True, True),
+    ("right_padded", True, False),
+    ("right_padded", False, True),
+    ("arbitrary", True, True),
+    ("arbitrary", False, False),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", VECTOR_PAIRS, ids=lambda v: str(v))
+@pytest.mark.parametrize("mask_kind,return_sequences,go_backwards", CASES)
+def test_vector_layers_match_keras(name, kwargs, mask_kind, return_sequences, go_backwards):
+    x = np.random.default_rng(1).standard_normal((4, 7, 3)).astype("float32")
+    zoo_layer, keras_layer = _pair(
+        name, kwargs, return_sequences=return_sequences, go_backwards=go_backwards
+    )
+    _copy_weights(zoo_layer, keras_layer, x)
+    mask = _mask(mask_kind, 4, 7)
+    call_kwargs = {} if mask is None else {"mask": mask}
+    out_zoo, g_zoo, w = gradients(zoo_layer, x, call_kwargs)
+    out_ref, g_ref, _ = gradients(keras_layer, x, call_kwargs, output_weights=w)
+    np.testing.assert_allclose(out_zoo, out_ref, atol=1e-5)
+    assert_same_gradients(g_zoo, g_ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,kwargs", VECTOR_PAIRS, ids=lambda v: str(v))
+def test_states_and_initial_state_match_keras(name, kwargs):
+    x = np.random.default_rng(2).standard_normal((3, 6, 4)).astype("float32")
+    zoo_layer, keras_layer = _pair(name, kwargs, return_state=True, return_sequences=True)
+    _copy_weights(zoo_layer, keras_layer, x)
+    n_states = 2 if name == "LSTM" else 1
+    init = [np.random.default_rng(10 + i).standard_normal((3, 5)).astype("float32") for i in range(n_states)]
+    for a, b in zip(zoo_layer(x, initial_state=init), keras_layer(x, initial_state=init)):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
+
+
+@pytest.mark.parametrize("mask_kind", ["none", "right_padded"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"padding": "same", "return_sequences": True},
+        {"padding": "valid", "strides": 2},
+        {"padding": "valid", "dilation_rate": 2, "go_backwards": True},
+    ],
+    ids=["same_seq", "valid_stride", "dilated_backwards"],
+)
+def test_conv_lstm_2d_matches_keras(kwargs, mask_kind):
+    if mask_kind != "none" and keras.backend.backend() == "jax":
+        pytest.skip("keras.layers.ConvLSTM2D fails with a mask on JAX (Keras 3.15)")
+    x = np.random.default_rng(3).standard_normal((3, 4, 9, 9, 2)).astype("float32")
+    zoo_layer = zoo.layers.ConvLSTM2D(3, 3, **kwargs)
+    keras_layer = keras.layers.ConvLSTM2D(3, 3, **kwargs)
+    _copy_weights(zoo_layer, keras_layer, x)
+    mask = _mask(mask_kind, 3, 4)
+    call_kwargs = {} if mask is None else {"mask": mask}
+    out_zoo, g_zoo, w = gradients(zoo_layer, x, call_kwargs)
+    out_ref, g_ref, _ = gradients(keras_layer, x, call_kwargs, output_weights=w)
+    np.testing.assert_allclose(out_zoo, out_ref, atol=1e-5)
+    assert_same_gradients(g_zoo, g_ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,kwargs", VECTOR_PAIRS[:3], ids=lambda v: str(v))
+def test_bidirectional_matches_keras(name, kwargs):
+    x = np.random.default_rng(4).standard_normal((4, 7, 3)).astype("float32")
+    mask = _mask("right_padded", 4, 7)
+    zoo_bi = keras.layers.Bidirectional(getattr(zoo.layers, name)(5, return_sequences=True, **kwargs))
+    keras_bi = keras.layers.Bidirectional(getattr(keras.layers, name)(5, return_sequences=True, **kwargs))
+    zoo_bi(x)
+    keras_bi(x)
+    zoo_bi.set_weights(keras_bi.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(zoo_bi(x, mask=mask)),
+        keras.ops.convert_to_numpy(keras_bi(x, mask=mask)),
+        atol=1e-5,
+    )
+
+
+def test_unroll_equals_loop():
+    x = np.random.default_rng(5).standard_normal((2, 5, 3)).astype("float32")
+    looped = zoo.layers.LSTM(4, return_sequences=True)
+    unrolled = zoo.layers.LSTM(4, return_sequences=True, unroll=True)
+    looped(x)
+    unrolled(x)
+    unrolled.set_weights(looped.get_weights())
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(looped(x)), keras.ops.convert_to_numpy(unrolled(x)), atol=1e-6
+    )
