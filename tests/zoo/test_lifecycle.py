@@ -1,0 +1,202 @@
+"""zoo.cli, zoo.weights, zoo.export and checkpoints, end to end on a toy app."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from tests.harness import ROOT
+from tests.harness import run_saved_model_fresh
+from tests.zoo import toy_app
+from zoo import cli
+from zoo import weights as registry
+from zoo.io import sha256_file
+
+TOY = [sys.executable, "-m", "tests.zoo.toy_app"]
+
+
+def _run(args, **kwargs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    return subprocess.run(TOY + args, cwd=ROOT, env=env, capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture
+def trained(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("run"))
+    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "2"])
+    return out
+
+
+def test_train_writes_run_directory(trained):
+    state = json.load(open(os.path.join(trained, "train_state.json")))
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    assert state["best_epoch"] in (1, 2)
+    config = json.load(open(os.path.join(trained, "config.json")))
+    assert config["application"] == "toy" and config["config"]["units"] == 8
+    for name in ("model.weights.h5", "checkpoint.keras", "asset_scale.txt"):
+        assert os.path.exists(os.path.join(trained, name))
+    assert os.listdir(os.path.join(trained, "logs"))  # TensorBoard
+
+
+def test_evaluate_json_and_weights_directory(trained, tmp_path, capsys):
+    out = str(tmp_path / "metrics.json")
+    metrics = cli.evaluate_main(toy_app.APPLICATION, ["--weights", trained, "--json", out])
+    assert json.load(open(out)) == pytest.approx(metrics)
+    assert set(metrics) == {"accuracy", "loss"}
+    assert "accuracy" in capsys.readouterr().out
+    # The best epoch's weights are the ones loaded.
+    model, _, _ = toy_app.APPLICATION.from_pretrained(trained)
+    assert model.count_params() > 0
+
+
+def test_refuses_to_overwrite_a_run_without_resume(trained, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.train_main(toy_app.APPLICATION, ["--output-dir", trained, "--verbose", "0"])
+    assert exit_info.value.code == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_bad_flags_are_clear_errors(capsys):
+    for argv, message in [
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+        (["--dataset", "nope"], "Received: dataset='nope'"),
+        (["--epochs", "0"], "Received: '0'"),
+        (["--distribute", "cluster"], "invalid choice: 'cluster'"),
+    ]:
+        with pytest.raises(SystemExit):
+            cli.train_main(toy_app.APPLICATION, argv)
+        assert message in capsys.readouterr().err
+
+
+def test_help_explains_every_flag():
+    help_text = cli.train_parser(toy_app.APPLICATION).format_help()
+    for flag in ("--preset", "--dataset", "--data-dir", "--epochs", "--batch-size", "--seed",
+                 "--output-dir", "--resume", "--distribute", "--backend"):
+        assert flag in help_text
+    assert "--weights" in cli.evaluate_parser(toy_app.APPLICATION).format_help()
+
+
+def test_resume_after_sigkill_keeps_finished_epochs(tmp_path):
+    out = str(tmp_path / "run")
+    args = ["train", "--dataset", "toy_long", "--epochs", "4", "--output-dir", out, "--verbose", "0"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    proc = subprocess.Popen(TOY + args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    state_file = os.path.join(out, "train_state.json")
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline:
+            if os.path.exists(state_file) and json.load(open(state_file))["epoch"] >= 1:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"training ended early: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+        else:
+            pytest.fail("no epoch finished in time")
+        time.sleep(0.3)  # into the next epoch
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    killed_at = json.load(open(state_file))
+    assert 1 <= killed_at["epoch"] < 4
+    result = _run(args + ["--resume"], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.load(open(state_file))
+    assert state["epoch"] == 4
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4]
+    # The epochs finished before the kill are kept as they were.
+    assert state["history"][: killed_at["epoch"]] == killed_at["history"]
+
+
+def test_export_serving_layout_and_fresh_process(trained, tmp_path):
+    path = cli.export_main(toy_app.APPLICATION, ["--weights", trained, "--output", str(tmp_path / "serve"), "--version", "3"])
+    assert path == os.path.join(str(tmp_path / "serve"), "toy", "3")
+    assert os.path.exists(os.path.join(path, "saved_model.pb"))
+    x = np.random.default_rng(5).standard_normal((6, 12, 1)).astype("float32")
+    got = run_saved_model_fresh(path, {"x": x}, tmp_path)
+    model, pre, _ = toy_app.APPLICATION.from_pretrained(trained)
+    expected = keras.ops.convert_to_numpy(model(pre(x))).reshape(-1)
+    np.testing.assert_allclose(got["positive_probability"], expected, atol=1e-5)
+    np.testing.assert_array_equal(got["label"], (expected >= 0.5).astype("int32"))
+    # saved_model_cli lists the signatures.
+    cli_bin = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if os.path.exists(cli_bin):
+        shown = subprocess.run([cli_bin, "show", "--dir", path, "--all"], capture_output=True, text=True)
+        assert "serving_default" in shown.stdout and "serve_sequences" in shown.stdout
+
+
+# -- weights registry --------------------------------------------------------
+
+def _manifest_for(trained, tmp_path, monkeypatch, corrupt=False, url=False):
+    root = tmp_path / "weights"
+    monkeypatch.setenv("RNN_ZOO_WEIGHTS", str(root))
+    entry = registry.add("toy_entry", trained, command="python -m tests.zoo.toy_app train", metrics={"accuracy": 1.0})
+    if corrupt:
+        with open(root / "toy_entry" / "model.weights.h5", "ab") as f:
+            f.write(b"x")
+    return root, entry
+
+
+def test_registry_add_load_and_verify(trained, tmp_path, monkeypatch):
+    root, entry = _manifest_for(trained, tmp_path, monkeypatch)
+    assert entry["sha256"] == sha256_file(root / "toy_entry" / "model.weights.h5")
+    assert entry["command"].startswith("python -m") and entry["versions"]["keras"] == keras.__version__
+    assert registry.names("toy") == ["toy_entry"]
+    model, _, run = toy_app.APPLICATION.from_pretrained("toy_entry")
+    assert run["application"] == "toy"
+    assert registry.verify() == []
+
+
+def test_registry_sha_mismatch_is_refused(trained, tmp_path, monkeypatch):
+    _manifest_for(trained, tmp_path, monkeypatch, corrupt=True)
+    with pytest.raises(registry.WeightsError, match=r"sha256 mismatch.*Received: sha256="):
+        toy_app.APPLICATION.from_pretrained("toy_entry")
+
+
+def test_registry_unknown_and_missing(trained, tmp_path, monkeypatch):
+    root, _ = _manifest_for(trained, tmp_path, monkeypatch)
+    with pytest.raises(registry.WeightsError, match=r"Received: weights='nope'"):
+        registry.load("nope")
+    os.remove(root / "toy_entry" / "model.weights.h5")
+    with pytest.raises(registry.WeightsError, match=r"missing.*Received: file="):
+        registry.load("toy_entry")
+
+
+def test_registry_remote_url_with_hash(trained, tmp_path, monkeypatch):
+    root, entry = _manifest_for(trained, tmp_path, monkeypatch)
+    remote = tmp_path / "remote.weights.h5"
+    os.replace(root / "toy_entry" / "model.weights.h5", remote)
+    manifest = registry.load_manifest()
+    manifest["toy_entry"]["url"] = remote.as_uri()
+    monkeypatch.setenv("RNN_ZOO_DATA_DIR", str(tmp_path / "cache"))
+    directory, config, weights_path = registry.load("toy_entry", manifest)
+    assert config["application"] == "toy"
+    assert weights_path.startswith(str(tmp_path / "cache"))
+    assert sha256_file(weights_path) == entry["sha256"]
+    # A corrupt download is refused.
+    manifest["toy_entry"]["sha256"] = "0" * 64
+    with pytest.raises(Exception, match="hash"):
+        registry.load("toy_entry", manifest)
+
+
+def test_application_mismatch_is_refused(trained, tmp_path, monkeypatch):
+    _manifest_for(trained, tmp_path, monkeypatch)
+    import dataclasses
+
+    other = dataclasses.replace(toy_app.APPLICATION, name="other")
+    with pytest.raises(registry.WeightsError, match="belong to application 'toy'"):
+        other.from_pretrained("toy_entry")
+
+
+def test_keras_file_with_lambda_is_refused(tmp_path):
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    path = str(tmp_path / "lambda.keras")
+    model.save(path)
+    with pytest.raises(ValueError, match="safe_mode"):
+        keras.saving.load_model(path, safe_mode=True)

@@ -1,0 +1,308 @@
+"""The shared `train`, `evaluate` and `export` commands of every application.
+
+An application's `train.py` is two lines:
+
+    from applications.sentiment import APPLICATION
+    from zoo.cli import train_main
+    if __name__ == "__main__":
+        train_main(APPLICATION)
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _common(parser, application):
+    parser.add_argument(
+        "--dataset",
+        default=application.datasets[0],
+        help=f"dataset: the embedded default or a tfds name; one of {list(application.datasets)}",
+    )
+    parser.add_argument("--data-dir", default=None, help="where datasets are cached / read from")
+    parser.add_argument("--batch-size", type=_positive_int, default=None, help="batch size (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, dropout)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="Keras backend to run on (re-executes with KERAS_BACKEND set); default: the current one",
+    )
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}")
+    return value
+
+
+def _parser(application, command, description):
+    return argparse.ArgumentParser(
+        prog=f"python -m applications.{application.name}.{command}",
+        description=f"{application.description}\n\n{description}",
+        formatter_class=_Formatter,
+    )
+
+
+def _maybe_reexec(args):
+    """Re-run this command with KERAS_BACKEND set when --backend asks for another."""
+    if args.backend is None:
+        return
+    import keras
+
+    if keras.backend.backend() != args.backend:
+        env = dict(os.environ, KERAS_BACKEND=args.backend)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def _fail(parser, error):
+    parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def train_parser(application):
+    parser = _parser(
+        application,
+        "train",
+        "Train a model, with progress bars and TensorBoard logs; checkpoint every "
+        "epoch atomically (resume after a kill with --resume); keep the weights "
+        "of the best epoch on the validation split.",
+    )
+    parser.add_argument("--preset", choices=sorted(application.presets), default="quick",
+                        help="quick: minutes on 2 CPU cores; full: what produced the shipped weights")
+    _common(parser, application)
+    parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the preset's)")
+    parser.add_argument("--output-dir", default=None,
+                        help="run directory (default: runs/<application>-<preset>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --output-dir from its last finished epoch")
+    parser.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
+                        help="tf.distribute strategy: MirroredStrategy, or MultiWorkerMirroredStrategy from TF_CONFIG")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="Keras fit verbosity (1: progress bars)")
+    return parser
+
+
+def train_main(application, argv=None):
+    parser = train_parser(application)
+    args = parser.parse_args(argv)
+    _maybe_reexec(args)
+    try:
+        return _train(application, args)
+    except ValueError as error:
+        _fail(parser, error)
+
+
+def _get_strategy(name):
+    if name == "none":
+        return None, True
+    from zoo.training import distribute
+
+    strategy = distribute.get_strategy(name)
+    return strategy, distribute.is_chief(strategy)
+
+
+def _train(application, args):
+    import contextlib
+
+    import keras
+
+    from zoo.application import read_run_config
+    from zoo.application import write_run_config
+    from zoo.training.checkpoint import EpochCheckpoint
+    from zoo.training.checkpoint import load_resume_state
+
+    # A multi-worker strategy must exist before any other TensorFlow op.
+    strategy, chief = _get_strategy(args.distribute)
+    keras.utils.set_random_seed(args.seed)
+    dataset = application.check_dataset(args.dataset)
+    config = application.preset(args.preset)
+    if args.epochs:
+        config["epochs"] = args.epochs
+    if args.batch_size:
+        config["batch_size"] = args.batch_size
+    out = args.output_dir or os.path.join("runs", f"{application.name}-{args.preset}")
+    os.makedirs(out, exist_ok=True)
+
+    state, checkpoint = load_resume_state(out) if args.resume else (None, None)
+    if not args.resume and os.path.exists(os.path.join(out, "train_state.json")):
+        raise ValueError(
+            f"{out} already holds a run: pass --resume to continue it or another "
+            f"--output-dir. Received: output_dir={out!r}"
+        )
+    if args.resume and state is None:
+        print(f"No finished epoch in {out}; starting from scratch.")
+
+    def scope():
+        if strategy is None:
+            return contextlib.nullcontext()
+        from zoo.training import distribute
+
+        return distribute.strategy_scope(strategy)
+
+    train_raw = application.load_data(dataset, "train", args.data_dir)
+    val_raw = application.load_data(dataset, "validation", args.data_dir)
+    if state is not None:
+        run = read_run_config(out)
+        config = run["config"]
+        if args.epochs:
+            config["epochs"] = args.epochs
+        preprocessor = application.build_preprocessor(config, None, out)
+    else:
+        preprocessor = application.build_preprocessor(config, train_raw, None)
+        if chief:
+            preprocessor.save(out)
+            write_run_config(out, application, args.preset, dataset, config,
+                             {"seed": args.seed, "command": " ".join(sys.argv)})
+    batch_size = config["batch_size"]
+    train_ds = preprocessor.dataset(train_raw, batch_size, shuffle=True, seed=args.seed)
+    val_ds = preprocessor.dataset(val_raw, batch_size, shuffle=False, seed=args.seed)
+
+    with scope():
+        if state is not None:
+            model = keras.saving.load_model(checkpoint, safe_mode=True)
+        else:
+            model = application.build_model(config)
+    initial_epoch = state["epoch"] if state else 0
+    if initial_epoch:
+        print(f"Resuming {out} after epoch {initial_epoch}.")
+    callbacks = [
+        EpochCheckpoint(out, application.monitor, application.monitor_mode, state, write=chief),
+        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
+    ]
+    start = time.time()
+    if initial_epoch < config["epochs"]:
+        with scope():
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=config["epochs"],
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                verbose=args.verbose,
+            )
+    checkpointer = callbacks[0]
+    print(
+        f"Trained {application.name} ({args.preset}) in {time.time() - start:.0f} s; "
+        f"best {application.monitor}={checkpointer.best:.4f} at epoch "
+        f"{checkpointer.best_epoch}; weights: {os.path.join(out, 'model.weights.h5')}"
+    )
+    return out
+
+
+def evaluate_parser(application):
+    parser = _parser(application, "evaluate",
+                     "Evaluate weights on a dataset's test split and print a metrics table.")
+    parser.add_argument("--weights", default=application.default_weights,
+                        help="a pretrained entry of weights/manifest.json or a run directory")
+    _common(parser, application)
+    parser.add_argument("--split", default="test", help="split to evaluate")
+    parser.add_argument("--json", default=None, metavar="FILE",
+                        help="also write the metrics as one flat JSON object")
+    return parser
+
+
+def evaluate_main(application, argv=None):
+    parser = evaluate_parser(application)
+    args = parser.parse_args(argv)
+    _maybe_reexec(args)
+    try:
+        from zoo.weights import WeightsError
+
+        try:
+            metrics = _evaluate(application, args)
+        except WeightsError as error:
+            raise ValueError(str(error))
+    except ValueError as error:
+        _fail(parser, error)
+    return metrics
+
+
+def _evaluate(application, args):
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    dataset = application.check_dataset(args.dataset)
+    model, preprocessor, run = application.from_pretrained(args.weights)
+    config = dict(run["config"])
+    if args.batch_size:
+        config["batch_size"] = args.batch_size
+    metrics = application.evaluate(model, preprocessor, config, dataset, args.data_dir, args.split)
+    print(format_metrics(metrics, f"{application.name} · weights={args.weights} · {dataset}/{args.split}"))
+    if args.json:
+        from zoo.io import write_json_atomic
+
+        write_json_atomic(args.json, {k: float(v) for k, v in metrics.items()})
+    return metrics
+
+
+def format_metrics(metrics, title=""):
+    width = max([len(k) for k in metrics] + [6])
+    lines = [title, f"{'metric':<{width}}  value", f"{'-' * width}  ----------"] if title else []
+    for key, value in metrics.items():
+        lines.append(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    return "\n".join(lines)
+
+
+def export_parser(application):
+    parser = _parser(
+        application,
+        "export",
+        "Export a SavedModel in TensorFlow Serving's layout (OUTPUT/<model>/<version>/) "
+        "whose serving_default signature takes raw inputs.",
+    )
+    parser.add_argument("--weights", default=application.default_weights,
+                        help="a pretrained entry of weights/manifest.json or a run directory")
+    parser.add_argument("--output", required=True, help="serving base directory")
+    parser.add_argument("--model-name", default=application.name, help="TensorFlow Serving model name")
+    parser.add_argument("--version", type=_positive_int, default=1, help="model version directory")
+    return parser
+
+
+def export_main(application, argv=None):
+    parser = export_parser(application)
+    args = parser.parse_args(argv)
+    try:
+        from zoo.weights import WeightsError
+
+        try:
+            return _export(application, args)
+        except WeightsError as error:
+            raise ValueError(str(error))
+    except ValueError as error:
+        _fail(parser, error)
+
+
+def _export(application, args):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "SavedModel export needs the TensorFlow backend (KERAS_BACKEND=tensorflow). "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
+    from zoo.export import export_saved_model
+
+    model, preprocessor, _ = application.from_pretrained(args.weights)
+    endpoints = application.export_endpoints(model, preprocessor)
+    track = getattr(preprocessor, "trackables", lambda: [])()
+    path = export_saved_model(model, endpoints, args.output, args.model_name, args.version, track)
+    print(f"SavedModel written to {path}")
+    print(f"Inspect it with: saved_model_cli show --dir {path} --all")
+    return path
+
+
+def print_json(data):
+    print(json.dumps(data, indent=2, sort_keys=True))

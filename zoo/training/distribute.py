@@ -1,0 +1,354 @@
+"""Data-parallel training on several devices or machines.
+
+`--distribute {none,mirrored,multi-worker}` maps to an existing engine:
+
+- TensorFlow backend: `tf.distribute.MirroredStrategy` (all local devices)
+  and `tf.distribute.MultiWorkerMirroredStrategy` (one process per machine,
+  the cluster read from `TF_CONFIG`). Keras 3's `fit` fails under the latter
+  (keras-team/keras#20585); `strategy_scope` applies the smallest workaround,
+  `zoo.training._keras_20585`, while the scope is open.
+- JAX backend: `keras.distribution.DataParallel` over all local devices.
+
+Typical use:
+
+```python
+strategy = get_strategy(args.distribute)  # first, before any TF op
+with strategy_scope(strategy):
+    model = build_model()
+    model.compile(...)
+    model.fit(dataset, ...)
+with output_dir(args.out, strategy) as out:
+    model.save(os.path.join(out, "model.keras"))
+```
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+
+from zoo.training import _keras_20585
+
+DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
+DEFAULT_DISTRIBUTE = "none"
+# Also accepted by `get_strategy`: "data-parallel", an alias of "mirrored"
+# (the name of the JAX route).
+_ALIASES = {"data-parallel": "mirrored"}
+# The public `keras.distribution` classes (their base class is not exported).
+_KERAS_DISTRIBUTIONS = (
+    keras.distribution.DataParallel,
+    keras.distribution.ModelParallel,
+)
+
+
+def get_strategy(name=DEFAULT_DISTRIBUTE):
+    """The distribution strategy named by `--distribute`.
+
+    - `"none"`: `None` (Keras's default, single-device strategy).
+    - `"mirrored"` (alias `"data-parallel"`): TensorFlow
+      `tf.distribute.MirroredStrategy` over the local devices; JAX
+      `keras.distribution.DataParallel` over the local devices.
+    - `"multi-worker"`: TensorFlow `tf.distribute.MultiWorkerMirroredStrategy`
+      with the cluster from `TF_CONFIG` (checked by `parse_tf_config`); not
+      on JAX (see the error for the `keras.distribution.initialize` route).
+
+    Under `"multi-worker"` every worker runs the same program with its own
+    `TF_CONFIG` (the cluster and this worker's place in it), e.g. for the
+    second of two workers:
+
+    ```
+    TF_CONFIG='{"cluster": {"worker": ["host0:12345", "host1:12345"]},
+                "task": {"type": "worker", "index": 1}}'
+    ```
+
+    Create the strategy at the start of the program, before any other
+    TensorFlow op runs: it configures the TensorFlow runtime for collective
+    ops. Every worker must then feed the same global batch size and take the
+    same number of steps (all-reduce is collective); Keras shards a
+    `tf.data.Dataset` across workers by data. The loss is a mean over the
+    global batch, so with SGD the result is that of one process training on
+    the global batch.
+
+    Args:
+        name: one of `DISTRIBUTE_CHOICES` (`"none"`, `"mirrored"`,
+            `"multi-worker"`) or `"data-parallel"`.
+
+    Returns:
+        `None`, a `tf.distribute.Strategy` or a
+        `keras.distribution.DataParallel`; pass it to `strategy_scope` and
+        `is_chief`.
+
+    Example:
+
+    ```python
+    strategy = zoo.training.get_strategy("mirrored")
+    with zoo.training.strategy_scope(strategy):
+        model = keras.Sequential([keras.Input((None, 8)), zoo.layers.LSTM(32),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=64)
+    ```
+
+    Reference:
+        - [Distributed training with Keras (TensorFlow guide)](
+          https://www.tensorflow.org/tutorials/distribute/keras)
+        - [Multi-worker training with Keras (TensorFlow guide)](
+          https://www.tensorflow.org/tutorials/distribute/multi_worker_with_keras)
+        - [Distributed training with JAX (Keras guide)](
+          https://keras.io/guides/distribution/)
+    """
+    key = _ALIASES.get(name, name)
+    if key not in DISTRIBUTE_CHOICES:
+        raise ValueError(
+            f"`name` must be one of {list(DISTRIBUTE_CHOICES)} or "
+            f"'data-parallel'. Received: name={name!r}"
+        )
+    if key == "none":
+        return None
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if key == "mirrored":
+            return tf.distribute.MirroredStrategy()
+        parse_tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if backend == "jax":
+        if key == "multi-worker":
+            raise ValueError(
+                "`--distribute multi-worker` runs on the TensorFlow backend "
+                "(MultiWorkerMirroredStrategy). On JAX, start every process "
+                "with `keras.distribution.initialize(job_addresses, "
+                "num_processes, process_id)` and use "
+                "`get_strategy('data-parallel')`: `DataParallel` then spans "
+                "the devices of all processes. Received: name="
+                f"{name!r} with backend={backend!r}"
+            )
+        devices = keras.distribution.list_devices()
+        return keras.distribution.DataParallel(devices=devices)
+    raise ValueError(
+        "Distributed training runs on the TensorFlow and JAX backends. "
+        f"Received: name={name!r} with backend={backend!r}"
+    )
+
+
+def parse_tf_config(value=None):
+    """Read and check a `TF_CONFIG` cluster description.
+
+    Args:
+        value: the JSON text; `None` reads the `TF_CONFIG` environment
+            variable.
+
+    Returns:
+        The parsed dict, with `cluster` (job name to a list of
+        `"host:port"`) and `task` (`type` and `index` of this process).
+
+    Example:
+
+    ```python
+    os.environ["TF_CONFIG"] = json.dumps({
+        "cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]},
+        "task": {"type": "worker", "index": 0},
+    })
+    config = zoo.training.distribute.parse_tf_config()
+    ```
+    """
+    if value is None:
+        value = os.environ.get("TF_CONFIG")
+    if value is None or not str(value).strip():
+        raise ValueError(
+            "`--distribute multi-worker` reads the cluster from the TF_CONFIG "
+            "environment variable, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
+            "[\"host0:port\", \"host1:port\"]}, \"task\": {\"type\": "
+            "\"worker\", \"index\": 0}}'. Received: TF_CONFIG="
+            f"{value!r}"
+        )
+    try:
+        config = json.loads(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"TF_CONFIG must be JSON ({e}). Received: TF_CONFIG={value!r}"
+        ) from None
+
+    def bad(what):
+        return ValueError(f"TF_CONFIG {what}. Received: TF_CONFIG={value!r}")
+
+    if not isinstance(config, dict):
+        raise bad("must be a JSON object with 'cluster' and 'task'")
+    cluster = config.get("cluster")
+    task = config.get("task")
+    if not isinstance(cluster, dict) or not cluster:
+        raise bad(
+            "needs 'cluster': a map from job name ('worker', 'chief') to a "
+            "list of 'host:port' addresses"
+        )
+    for job, addresses in cluster.items():
+        if (
+            not isinstance(addresses, list)
+            or not addresses
+            or not all(isinstance(a, str) and _is_host_port(a) for a in addresses)
+        ):
+            raise bad(
+                f"cluster job {job!r} must be a non-empty list of 'host:port' "
+                "addresses"
+            )
+    if not ({"worker", "chief"} & set(cluster)):
+        raise bad("cluster needs a 'worker' (or 'chief') job")
+    if not isinstance(task, dict):
+        raise bad("needs 'task': {'type': ..., 'index': ...}")
+    task_type, index = task.get("type"), task.get("index")
+    if task_type not in cluster:
+        raise bad(
+            f"task type {task_type!r} is not a job of the cluster "
+            f"{sorted(cluster)}"
+        )
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise bad(f"task index must be an integer, not {index!r}")
+    if not 0 <= index < len(cluster[task_type]):
+        raise bad(
+            f"task index {index} is out of range for job {task_type!r} of "
+            f"{len(cluster[task_type])} address(es)"
+        )
+    return config
+
+
+def _is_host_port(address):
+    host, sep, port = address.rpartition(":")
+    return bool(sep and host and port.isdigit())
+
+
+def _is_tf_strategy(strategy):
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.Strategy)
+
+
+def _is_multi_worker(strategy):
+    if not _is_tf_strategy(strategy):
+        return False
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+@contextlib.contextmanager
+def strategy_scope(strategy):
+    """Enter `strategy` for model creation, `compile` and `fit`.
+
+    - `None`: does nothing.
+    - a `tf.distribute.Strategy`: `strategy.scope()`; for a
+      `MultiWorkerMirroredStrategy`, also the keras-team/keras#20585
+      workaround (`zoo.training._keras_20585`) on the Keras versions that
+      need it, removed again on exit. Call `fit` and `evaluate` inside the
+      scope: the workaround must be in place when they first run.
+    - a `keras.distribution.DataParallel` or `ModelParallel` (JAX): sets it with
+      `keras.distribution.set_distribution` and restores the previous one on
+      exit.
+
+    Args:
+        strategy: what `get_strategy` returned.
+
+    Example:
+
+    ```python
+    with zoo.training.strategy_scope(strategy):
+        model = build_model()
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(dataset, epochs=3)
+    ```
+    """
+    if strategy is None:
+        yield None
+        return
+    if isinstance(strategy, _KERAS_DISTRIBUTIONS):
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(strategy)
+        try:
+            yield strategy
+        finally:
+            keras.distribution.set_distribution(previous)
+        return
+    if not _is_tf_strategy(strategy):
+        raise ValueError(
+            "`strategy` must be None, a tf.distribute.Strategy or a "
+            "keras.distribution.DataParallel (see `get_strategy`). "
+            f"Received: strategy={strategy!r}"
+        )
+    workaround = (
+        _keras_20585.patched()
+        if _is_multi_worker(strategy)
+        else contextlib.nullcontext()
+    )
+    with workaround, strategy.scope():
+        yield strategy
+
+
+def is_chief(strategy):
+    """Whether this process writes checkpoints and exports.
+
+    Under multi-worker training every worker runs the same program; only the
+    chief's files are kept. The chief is the `chief` task when the cluster
+    has one, else worker 0. Single-process strategies, `None` and JAX
+    process 0 are the chief.
+
+    Args:
+        strategy: what `get_strategy` returned.
+
+    Example:
+
+    ```python
+    if zoo.training.is_chief(strategy):
+        print("epoch done")
+    ```
+    """
+    if strategy is None:
+        return True
+    if isinstance(strategy, _KERAS_DISTRIBUTIONS):
+        import jax
+
+        return jax.process_index() == 0
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None:
+        return True
+    if task_type == "chief":
+        return True
+    if task_type != "worker":
+        return False
+    jobs = resolver.cluster_spec().as_dict()
+    return "chief" not in jobs and resolver.task_id == 0
+
+
+@contextlib.contextmanager
+def output_dir(path, strategy):
+    """Where this process writes checkpoints and exports meant for `path`.
+
+    The standard multi-worker pattern: every worker saves (saving may run
+    collective ops, so all must take part), the chief into `path`, the others
+    into a temporary directory that is deleted when the block exits.
+
+    Args:
+        path: the directory the run's outputs belong in.
+        strategy: what `get_strategy` returned.
+
+    Example:
+
+    ```python
+    with zoo.training.output_dir("runs/lm", strategy) as out:
+        model.save(os.path.join(out, "model.keras"))
+    ```
+    """
+    if is_chief(strategy):
+        os.makedirs(path, exist_ok=True)
+        yield path
+        return
+    temp = tempfile.mkdtemp(prefix="zoo-worker-")
+    try:
+        yield temp
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
