@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-fast test-slow setup bench demo clean
+.PHONY: run test test-slow setup bench demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 
 setup: $(STAMP)
 
-# The main job: for now the gradient-flow demo (vanilla RNN vs LSTM).
+# The main job (until the captioning application exists): train the sentiment
+# application's quick preset on the embedded data, then evaluate it beside the
+# baselines. Running it again resumes / reuses the finished run.
 run: setup
+	$(PY) -m applications.sentiment.train --preset quick --output-dir runs/sentiment-quick --resume
+	$(PY) -m applications.sentiment.evaluate --weights runs/sentiment-quick
+
+# Vanishing gradients made visible: vanilla RNN vs LSTM on the adding problem.
+demo: setup
 	$(PY) -m zoo.demos.gradient_flow --output docs/gradient_flow.png
 
 # Tests on the TensorFlow backend, then the backend-parity tests on JAX.

@@ -146,7 +146,7 @@ def add(name, source_dir, command, metrics, application=None):
     os.makedirs(target, exist_ok=True)
     files = []
     for file in sorted(os.listdir(source_dir)):
-        if file == "config.json" or file == "model.weights.h5" or file.startswith("asset"):
+        if file in ("config.json", "model.weights.h5", "train_state.json") or file.startswith("asset"):
             shutil.copy2(os.path.join(source_dir, file), os.path.join(target, file))
             files.append(file)
     with open(os.path.join(target, "config.json")) as f:

@@ -1,0 +1,108 @@
+"""The sentiment application: serving without the zoo, predict CLI, bad input."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from applications.sentiment import APPLICATION
+from applications.sentiment.model import build_model
+from applications.sentiment.preprocessing import TextPreprocessor
+from applications.sentiment.serving import export_endpoints
+from tests.harness import run_saved_model_fresh
+from zoo.application import write_run_config
+from zoo.export import export_saved_model
+from zoo.training.checkpoint import save_model_weights
+
+CONFIG = dict(APPLICATION.presets["quick"], vocabulary_size=50, max_length=6,
+              embedding_dim=8, units=4)
+TEXTS = ["a great and moving film", "a dull , boring mess", "great fun", "boring",
+         "the plot is a mess but the acting is great", "moving"]
+ODD = [
+    "great fun".encode(),
+    b"",                                                      # empty
+    "a film with \u00e9l\u00e8ve and \u2603".encode(),        # non-ASCII
+    b"invalid \xff\xfe utf-8 bytes great",                    # not UTF-8
+    " ".join(["great"] * 40).encode(),                        # truncated
+]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    labels = [1, 0, 1, 0, 0, 1]
+    raw = tf.data.Dataset.from_tensor_slices((TEXTS, labels))
+    preprocessor = APPLICATION.build_preprocessor(CONFIG, raw, None)
+    model = build_model(CONFIG)
+    model.fit(preprocessor.dataset(raw, 3), epochs=2, verbose=0)
+    run = str(tmp_path_factory.mktemp("run"))
+    preprocessor.save(run)
+    write_run_config(run, APPLICATION, "quick", "rotten_tomatoes", CONFIG)
+    save_model_weights(model, os.path.join(run, "model.weights.h5"))
+    return model, preprocessor, run
+
+
+def test_preprocessing_edge_cases(small):
+    _, preprocessor, _ = small
+    ids = preprocessor(tf.constant(ODD)).numpy()
+    assert ids.shape == (5, CONFIG["max_length"])
+    assert (ids[1] == 0).all()  # empty text: all padding
+    assert (ids[3] > 0).sum() == 5  # the bad bytes become one (unknown) token
+    counts = preprocessor.num_tokens(tf.constant(ODD)).numpy()
+    assert counts.tolist() == [2, 0, 6, 5, 40]
+
+
+def test_vocabulary_round_trip(small, tmp_path):
+    _, preprocessor, _ = small
+    preprocessor.save(str(tmp_path))
+    loaded = TextPreprocessor.load(CONFIG, str(tmp_path))
+    assert loaded.vocabulary() == preprocessor.vocabulary()
+    np.testing.assert_array_equal(loaded(tf.constant(ODD)), preprocessor(tf.constant(ODD)))
+
+
+def test_export_serves_raw_strings_without_the_zoo(small, tmp_path):
+    model, preprocessor, _ = small
+    path = export_saved_model(model, export_endpoints(model, preprocessor), str(tmp_path / "s"),
+                              "sentiment", track=preprocessor.trackables())
+    assert path.endswith(os.path.join("sentiment", "1"))
+    got = run_saved_model_fresh(path, {"texts": np.array(ODD, dtype=object)}, tmp_path)
+    expected = keras.ops.convert_to_numpy(model(preprocessor(tf.constant(ODD)))).reshape(-1)
+    np.testing.assert_allclose(got["positive_probability"], expected, atol=1e-5)
+    labels = [b"positive" if p >= 0.5 else b"negative" for p in expected]
+    assert got["label"].tolist() == labels
+    np.testing.assert_allclose(got["probability"], np.where(expected >= 0.5, expected, 1 - expected), atol=1e-5)
+    assert got["num_tokens"].tolist() == [2, 0, 6, 5, 40]
+    ids = preprocessor(tf.constant(ODD)).numpy()
+    plain = run_saved_model_fresh(path, {"token_ids": ids}, tmp_path, signature="serve_tokens")
+    np.testing.assert_allclose(plain["positive_probability"], expected, atol=1e-5)
+
+
+def test_predict_cli(small, capsys):
+    from applications.sentiment import predict
+
+    _, _, run = small
+    assert predict.main(["--weights", run, "great fun", "", " ".join(["great"] * 40)]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert len(lines) == 3
+    assert lines[0].split()[0] in ("positive", "negative")
+    assert "empty text" in lines[1]
+    assert "truncated: 40 tokens" in lines[2]
+
+
+def test_predict_unknown_weights(capsys):
+    from applications.sentiment import predict
+
+    with pytest.raises(SystemExit):
+        predict.main(["--weights", "no_such_weights", "text"])
+    assert "Received: weights='no_such_weights'" in capsys.readouterr().err
+
+
+def test_unknown_dataset_flag(capsys):
+    from zoo.cli import train_main
+
+    with pytest.raises(SystemExit):
+        train_main(APPLICATION, ["--dataset", "imdb"])
+    err = capsys.readouterr().err
+    assert "Received: dataset='imdb'" in err and "rotten_tomatoes" in err
