@@ -70,6 +70,14 @@ class CellRNN(RNN):
             **kwargs,
         )
         self.use_cudnn = use_cudnn
+        if (
+            keras.backend.backend() == "tensorflow"
+            and use_cudnn in (True, "auto")
+            and self.fused_backend_fn() is not None
+        ):
+            # cuDNN ops are not XLA-compilable: keep `jit_compile="auto"` off,
+            # as Keras's own LSTM / GRU do.
+            self.supports_jit = False
 
     def __getattr__(self, name):
         # Expose the cell's arguments and weights (`layer.units`,

@@ -74,11 +74,12 @@ def _python_scan(fn, init, xs, length, reverse, collect):
 
 
 # Steps of the time loop run per `tf.while_loop` iteration on the TensorFlow
-# backend (when the static length divides evenly). Unrolling a few steps per
+# backend (at most; the largest divisor of a static length up to it, and 1 for
+# a length unknown when tracing). Unrolling a few steps per
 # iteration amortizes the per-iteration cost of the loop (its control ops,
 # TensorArray reads and writes, and the gradient accumulators) over several
 # steps; read when a loop is traced.
-TF_STEPS_PER_ITERATION = 1
+TF_STEPS_PER_ITERATION = 4
 
 
 def _tf_steps_per_iteration(length):
