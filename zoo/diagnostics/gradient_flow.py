@@ -71,7 +71,7 @@ def gradient_flow(model, x, y, loss=None, layer=None, training=False):
     loss_fn = _chain.resolve_loss(model, loss, what)
     x = ops.convert_to_tensor(x)
     y = ops.convert_to_tensor(y)
-    if len(x.shape) < 3:
+    if len(x.shape) < 2:
         raise ValueError(
             f"{what} expects `x` of shape (batch, time, ...). "
             f"Received: x.shape={tuple(x.shape)}"
@@ -95,7 +95,7 @@ def gradient_flow(model, x, y, loss=None, layer=None, training=False):
     sequences, _ = _chain.run_layers(layers[:index], x, training=training)
     step_shape = _step_shape(rnn, sequences.shape)
     offsets = ops.zeros((x.shape[0], x.shape[1]) + step_shape, dtype=rnn.compute_dtype)
-    vg = _grad.value_and_grad(fn, (), state_variables, run_eagerly=True, what=what)
+    vg = _grad.value_and_grad(fn, (), state_variables, run_eagerly=False, what=what)
     _, _, _, (grad,), _ = vg([offsets], [x, y])
     grad = np.asarray(ops.convert_to_numpy(grad), dtype="float64")
     norms = np.sqrt(np.sum(grad.reshape(grad.shape[0], grad.shape[1], -1) ** 2, axis=-1))

@@ -123,11 +123,7 @@ def call_layer(layer, x, mask, training, **kwargs):
     if _accepts(layer, "training"):
         kwargs["training"] = training
     output = layer(x, **kwargs)
-    new_mask = None
-    if mask is not None or getattr(layer, "supports_masking", False) or isinstance(
-        layer, keras.layers.Embedding
-    ):
-        new_mask = layer.compute_mask(x, mask)
+    new_mask = layer.compute_mask(x, mask)
     if isinstance(new_mask, (list, tuple)):
         new_mask = new_mask[0]
     return output, new_mask
@@ -176,3 +172,15 @@ def mean_loss(loss_fn, y_true, y_pred):
 
     value = loss_fn(y_true, y_pred)
     return ops.mean(value) if len(value.shape) else value
+
+
+def masked_loss(loss_fn, y_true, y_pred, mask):
+    """Sum of the loss over the unmasked steps / (batch * steps)."""
+    from keras import ops
+
+    y_pred = ops.multiply(y_pred, 1)  # a fresh tensor: no Keras mask attached
+    weights = ops.cast(mask, y_pred.dtype)
+    if isinstance(loss_fn, keras.losses.Loss):
+        return loss_fn(y_true, y_pred, sample_weight=weights)
+    values = loss_fn(y_true, y_pred)
+    return ops.mean(values * ops.reshape(weights, ops.shape(values)))

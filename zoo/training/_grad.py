@@ -59,13 +59,19 @@ def _tf_value_and_grad(fn, variables, state_variables, run_eagerly):
         constants = [tf.stop_gradient(tf.convert_to_tensor(t)) for t in constants]
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            with keras.StatelessScope() as scope:
+            # Reads of the variables inside the tape, so gradients reach them
+            # (also through regularizers, which read the scope's values).
+            mapping = [(v, tf.identity(v.value)) for v in variables]
+            mapping += [(v, tf.identity(v.value)) for v in state_variables]
+            with keras.StatelessScope(state_mapping=mapping) as scope:
                 loss, aux = fn(inputs, constants)
         grads = tape.gradient(
             loss,
             variables + inputs,
             unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
+        # Dense gradients (embeddings give IndexedSlices), to sum over chunks.
+        grads = [tf.convert_to_tensor(g) for g in grads]
         new_states = []
         for variable in state_variables:
             value = scope.get_current_value(variable)
@@ -98,5 +104,42 @@ def _jax_value_and_grad(fn, variables, state_variables, run_eagerly):
             [jax.numpy.asarray(t) for t in constants],
         )
         return loss, aux, list(variable_grads), list(input_grads), new_states
+
+    return g
+
+
+def forward(fn, variables=(), run_eagerly=True, what="This function"):
+    """Wrap `fn(constants) -> outputs` to run without changing any variable.
+
+    `fn` runs in a `keras.StatelessScope` (assignments are dropped). When
+    compiled on JAX, the values of `variables` are arguments of the compiled
+    function, so later updates of the variables are seen.
+
+    Returns:
+        A function `g(constants) -> outputs`.
+    """
+    backend = check_backend(what)
+    variables = list(variables)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def g(constants):
+            with keras.StatelessScope():
+                return fn([tf.convert_to_tensor(t) for t in constants])
+
+        return g if run_eagerly else tf.function(g)
+
+    import jax
+
+    def pure(values, constants):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn(constants)
+
+    compiled = pure if run_eagerly else jax.jit(pure)
+
+    def g(constants):
+        return compiled(
+            [v.value for v in variables], [jax.numpy.asarray(t) for t in constants]
+        )
 
     return g

@@ -87,8 +87,15 @@ class _Plan:
         if not self.model.built:
             self.model(x_chunk[:1])
 
-    def run(self, x, states, training):
-        """Forward one chunk: `(y_pred, new_states)`."""
+    def step_mask(self, x):
+        """The per-step mask of the whole sequence `x` (or None), as numpy."""
+        first = self.rnn_indices[0]
+        with keras.StatelessScope():
+            _, mask = _chain.run_layers(self.layers[:first], x)
+        return None if mask is None else np.asarray(ops.convert_to_numpy(mask), bool)
+
+    def run(self, x, states, training, return_mask=False):
+        """Forward one chunk: `(y_pred, new_states)` (and the output mask)."""
         mask = None
         new_states = []
         rnn_position = {index: n for n, index in enumerate(self.rnn_indices)}
@@ -106,13 +113,15 @@ class _Plan:
                 new_states.append(list(out[1:]))
             else:
                 x, mask = _chain.call_layer(layer, x, mask, training)
+        if return_mask:
+            return x, new_states, mask
         return x, new_states
 
 
 def _check_inputs(x, y, k, plan, what):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
         raise ValueError(f"`k` must be a positive integer. Received: k={k!r}")
-    if len(x.shape) < 3:
+    if len(x.shape) < 2:
         raise ValueError(
             f"{what} expects `x` of shape (batch, time, ...). "
             f"Received: x.shape={tuple(x.shape)}"
@@ -157,9 +166,18 @@ def _chunk_grad_fn(plan, loss_fn, training, run_eagerly, what):
     def fn(inputs, constants):
         x, y, weight, *flat_states = constants
         states = _unflatten_states(flat_states, like[0])
-        y_pred, new_states = plan.run(x, states, training)
-        loss = _chain.mean_loss(loss_fn, y, y_pred) * weight
-        return loss, [ops.stop_gradient(s) for s in _flatten_states(new_states)]
+        y_pred, new_states, mask = plan.run(x, states, training, return_mask=True)
+        if plan.per_step and mask is not None:
+            # Masked steps do not count (as in `Model.fit`); `weight` turns
+            # the sum over valid steps / (batch * steps) into the mean over
+            # the valid steps of the whole sequence.
+            loss = _chain.masked_loss(loss_fn, y, y_pred, mask)
+        else:
+            loss = _chain.mean_loss(loss_fn, y, y_pred)
+        regularization = model.losses  # weight regularizers, activity losses
+        if regularization:
+            loss = loss + ops.sum(ops.stack([ops.sum(r) for r in regularization]))
+        return loss * weight, [ops.stop_gradient(s) for s in _flatten_states(new_states)]
 
     vg = _grad.value_and_grad(
         fn, variables, state_variables, run_eagerly=run_eagerly, what=what
@@ -175,19 +193,26 @@ def _chunk_grad_fn(plan, loss_fn, training, run_eagerly, what):
     return g, state_variables
 
 
-def _forward_fn(plan, run_eagerly):
-    """`f(x, states) -> (y_pred, new_states)` without gradients or updates."""
+def _forward_fn(plan, training, run_eagerly, what):
+    """`f(x, states) -> new_states`: a chunk's forward pass, no gradient."""
+    like = [None]
+
+    def fn(constants):
+        x, *flat_states = constants
+        _, new_states = plan.run(x, _unflatten_states(flat_states, like[0]), training)
+        return [ops.stop_gradient(s) for s in _flatten_states(new_states)]
+
+    g = _grad.forward(fn, plan.model.variables, run_eagerly=run_eagerly, what=what)
 
     def f(x, states):
-        with keras.StatelessScope():
-            y_pred, new_states = plan.run(x, states, training=False)
-        return y_pred, [[ops.stop_gradient(s) for s in layer] for layer in new_states]
+        like[0] = states
+        return _unflatten_states(g([x] + _flatten_states(states)), states)
 
     return f
 
 
 def truncated_bptt_gradients(
-    model, x, y, k, loss=None, initial_states=None, training=True
+    model, x, y, k, loss=None, initial_states=None, training=True, run_eagerly=False
 ):
     """Gradients of a sequence loss by truncated backpropagation through time.
 
@@ -205,7 +230,10 @@ def truncated_bptt_gradients(
       `y` holds one target per step, `(batch, time, ...)`. The loss is the
       mean over all steps: each chunk's mean loss is weighted by its share of
       the steps, so with `k >= time` the result is exactly the full-sequence
-      loss and its full BPTT gradient;
+      loss and its full BPTT gradient (the model's regularization losses
+      are added to each chunk's mean loss, so they too count once). Steps
+      masked by the model (`Embedding(mask_zero=True)`, `Masking`) do not
+      count, as in `Model.fit`: the loss is the mean over the valid steps;
     - many-to-one (`return_sequences=False`): `y` holds one target per
       sequence; the loss is computed after the last chunk, and earlier
       chunks only carry the state forward (no gradient reaches them).
@@ -230,6 +258,9 @@ def truncated_bptt_gradients(
             zoo recurrent layer (as in the returned `states`); `None` starts
             from zeros (or, for a stateful layer, from its stored states).
         training: the `training` flag passed to the layers (dropout).
+        run_eagerly: `False` compiles the per-chunk computation
+            (`tf.function` on TensorFlow, `jax.jit` on JAX), traced once per
+            chunk length; `True` runs it eagerly.
 
     Returns:
         A `TruncatedBPTTResult(loss, gradients, states)`.
@@ -259,17 +290,20 @@ def truncated_bptt_gradients(
     steps = x.shape[1]
     chunks = _chunks(steps, k)
     states = _initial(plan, x[:, : chunks[0][1]], initial_states, what)
-    grad_fn, _ = _chunk_grad_fn(plan, loss_fn, training, True, what)
-    forward = _forward_fn(plan, True)
+    grad_fn, _ = _chunk_grad_fn(plan, loss_fn, training, run_eagerly, what)
+    forward = _forward_fn(plan, training, run_eagerly, what)
+    mask = plan.step_mask(x) if plan.per_step else None
     total_loss, total_grads = None, None
     for n, (start, stop) in enumerate(chunks):
         x_chunk = x[:, start:stop]
         if plan.per_step:
             y_chunk, weight = y[:, start:stop], (stop - start) / steps
+            if mask is not None:
+                weight = mask.shape[0] * (stop - start) / max(mask.sum(), 1)
         elif n == len(chunks) - 1:
             y_chunk, weight = y, 1.0
         else:
-            _, states = forward(x_chunk, states)
+            states = forward(x_chunk, states)
             continue
         chunk_loss, grads, states, _ = grad_fn(x_chunk, y_chunk, weight, states)
         if total_grads is None:
@@ -379,11 +413,7 @@ def fit_truncated_bptt(
         optimizer = getattr(model, "optimizer", None) or make_optimizer()
     plan.ensure_built(ops.convert_to_tensor(x[:1, :k]))
     grad_fn, state_variables = _chunk_grad_fn(plan, loss_fn, True, run_eagerly, what)
-    forward = _forward_fn(plan, run_eagerly)
-    if not run_eagerly and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        forward = tf.function(forward)
+    forward = _forward_fn(plan, True, run_eagerly, what)
     variables = model.trainable_variables
     steps = x.shape[1]
     chunks = _chunks(steps, k)
@@ -401,16 +431,21 @@ def fit_truncated_bptt(
             xb = ops.convert_to_tensor(x[index])
             yb = ops.convert_to_tensor(y[index])
             states = plan.initial_states(xb[:, : chunks[0][1]])
+            mask = plan.step_mask(xb) if plan.per_step else None
             for n, (start, stop) in enumerate(chunks):
                 x_chunk = xb[:, start:stop]
+                weight = 1.0
                 if plan.per_step:
                     y_chunk = yb[:, start:stop]
+                    if mask is not None:  # the mean over the chunk's valid steps
+                        valid = mask[:, start:stop].sum()
+                        weight = mask.shape[0] * (stop - start) / max(valid, 1)
                 elif n == len(chunks) - 1:
                     y_chunk = yb
                 else:
-                    _, states = forward(x_chunk, states)
+                    states = forward(x_chunk, states)
                     continue
-                chunk_loss, grads, states, updates = grad_fn(x_chunk, y_chunk, 1.0, states)
+                chunk_loss, grads, states, updates = grad_fn(x_chunk, y_chunk, weight, states)
                 for variable, value in zip(state_variables, updates):
                     variable.assign(value)
                 optimizer.apply(grads, variables)
