@@ -4,6 +4,7 @@ from keras import ops
 from zoo.layers._utils import check_units
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.ops import scan
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -114,6 +115,135 @@ class GRUCell(RecurrentCell):
             )
         h = z * h_prev + (1.0 - z) * n
         return h, [h]
+
+    def scan_with_gradient(self, projected, states, context, return_sequences):
+        """The whole loop with a hand-written backward pass (BPTT).
+
+        As `zoo.layers.LSTMCell.scan_with_gradient`: returns
+        `(last_output, ys, states)`, or `None` for recurrent dropout or
+        activations other than tanh / sigmoid. The recurrent kernel's (and
+        recurrent bias's) gradient is one matmul (sum) after the reverse
+        loop.
+        """
+        if (
+            "recurrent_mask" in context
+            or self.activation is not keras.activations.tanh
+            or self.recurrent_activation is not keras.activations.sigmoid
+        ):
+            return None
+        units = self.units
+        length = projected.shape[0]
+        dtype = projected.dtype
+        recurrent_kernel = ops.cast(ops.convert_to_tensor(self.recurrent_kernel), dtype)
+        _, recurrent_bias = self._biases()
+        if recurrent_bias is None:
+            recurrent_bias = ops.zeros((3 * units,), dtype=dtype)
+        recurrent_bias = ops.cast(ops.convert_to_tensor(recurrent_bias), dtype)
+        reset_after = self.reset_after
+
+        def unpack(upstream):
+            if return_sequences:
+                return upstream
+            d_h = upstream[0] if isinstance(upstream, (list, tuple)) else upstream
+            return None, d_h
+
+        @ops.custom_gradient
+        def run(projected, h0, recurrent_kernel, recurrent_bias):
+            def forward(h, x):
+                x_z, x_r, x_n = ops.split(x, 3, axis=-1)
+                if reset_after:
+                    inner = ops.matmul(h, recurrent_kernel) + recurrent_bias
+                    h_z, h_r, h_n = ops.split(inner, 3, axis=-1)
+                    z = ops.sigmoid(x_z + h_z)
+                    r = ops.sigmoid(x_r + h_r)
+                    n = ops.tanh(x_n + r * h_n)
+                    extra = h_n
+                else:
+                    inner = ops.matmul(h, recurrent_kernel[:, : 2 * units])
+                    h_z, h_r = ops.split(inner, 2, axis=-1)
+                    z = ops.sigmoid(x_z + h_z)
+                    r = ops.sigmoid(x_r + h_r)
+                    n = ops.tanh(
+                        x_n + ops.matmul(r * h, recurrent_kernel[:, 2 * units :])
+                    )
+                    extra = r * h
+                h = z * h + (1.0 - z) * n
+                return h, ops.concatenate([z, r, n, extra, h], axis=-1)
+
+            h_last, record = scan(forward, h0, projected, length=length)
+            hs = record[..., 4 * units :]
+            outputs = (hs, h_last) if return_sequences else h_last
+
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    upstream = args
+                    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+                        upstream = args[0]
+                d_hs, d_h = unpack(upstream)
+                h_prev = ops.concatenate([h0[None], hs[:-1]], axis=0)
+                loop_xs = {"record": record, "h_prev": h_prev}
+                if return_sequences:
+                    loop_xs["d_h"] = d_hs
+                kernel_t = ops.transpose(recurrent_kernel)
+                kernel_zr_t = ops.transpose(recurrent_kernel[:, : 2 * units])
+                kernel_n_t = ops.transpose(recurrent_kernel[:, 2 * units :])
+
+                def backward(d_h, x):
+                    rec = x["record"]
+                    z = rec[:, :units]
+                    r = rec[:, units : 2 * units]
+                    n = rec[:, 2 * units : 3 * units]
+                    extra = rec[:, 3 * units : 4 * units]
+                    h_prev = x["h_prev"]
+                    if "d_h" in x:
+                        d_h = d_h + x["d_h"]
+                    d_z = d_h * (h_prev - n) * z * (1.0 - z)
+                    d_n = d_h * (1.0 - z) * (1.0 - n * n)
+                    if reset_after:
+                        d_r = d_n * extra * r * (1.0 - r)
+                        d_inner = ops.concatenate([d_z, d_r, d_n * r], axis=-1)
+                        d_h_prev = d_h * z + ops.matmul(d_inner, kernel_t)
+                        return d_h_prev, ops.concatenate([d_z, d_r, d_n, d_n * r], axis=-1)
+                    d_rh = ops.matmul(d_n, kernel_n_t)
+                    d_r = d_rh * h_prev * r * (1.0 - r)
+                    d_zr = ops.concatenate([d_z, d_r], axis=-1)
+                    d_h_prev = d_h * z + d_rh * r + ops.matmul(d_zr, kernel_zr_t)
+                    return d_h_prev, ops.concatenate([d_zr, d_n], axis=-1)
+
+                d_h0, d_steps = scan(
+                    backward, d_h, loop_xs, length=length, reverse=True
+                )
+                flat_h_prev_t = ops.transpose(ops.reshape(h_prev, (-1, units)))
+                if reset_after:
+                    d_projected = d_steps[..., : 3 * units]
+                    d_inner = ops.concatenate(
+                        [d_steps[..., : 2 * units], d_steps[..., 3 * units :]], axis=-1
+                    )
+                    d_inner = ops.reshape(d_inner, (-1, 3 * units))
+                    d_kernel = ops.matmul(flat_h_prev_t, d_inner)
+                    d_bias = ops.sum(d_inner, axis=0)
+                else:
+                    d_projected = d_steps
+                    flat = ops.reshape(d_steps, (-1, 3 * units))
+                    rh = ops.reshape(record[..., 3 * units : 4 * units], (-1, units))
+                    d_kernel = ops.concatenate(
+                        [
+                            ops.matmul(flat_h_prev_t, flat[:, : 2 * units]),
+                            ops.matmul(ops.transpose(rh), flat[:, 2 * units :]),
+                        ],
+                        axis=-1,
+                    )
+                    d_bias = ops.zeros_like(recurrent_bias)
+                return d_projected, d_h0, d_kernel, d_bias
+
+            return outputs, grad
+
+        outputs = run(projected, states[0], recurrent_kernel, recurrent_bias)
+        if return_sequences:
+            hs, h_last = outputs
+        else:
+            hs, h_last = None, outputs
+        return h_last, hs, [h_last]
 
     def get_config(self):
         config = super().get_config()

@@ -5,6 +5,7 @@ from zoo.layers._utils import check_units
 from zoo.layers._utils import gate_layer_norm
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.ops import scan
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -129,6 +130,13 @@ class LSTMCell(RecurrentCell):
         z = inputs + ops.matmul(h_prev, self.recurrent_kernel)
         if self.layer_normalization:
             z = gate_layer_norm(z, self.gate_gamma, self.gate_beta, groups=4)
+        if not self.use_peepholes and not self.layer_normalization:
+            # One gate activation over all four blocks (fewer ops per step).
+            units = self.units
+            i, f, _, o = ops.split(self.recurrent_activation(z), 4, axis=-1)
+            c = f * c_prev + i * self.activation(z[:, 2 * units : 3 * units])
+            h = o * self.activation(c)
+            return h, [h, c]
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         if self.use_peepholes:
             z_i = z_i + self.peephole_weights[0] * c_prev
@@ -144,6 +152,110 @@ class LSTMCell(RecurrentCell):
             c_out = gate_layer_norm(c, self.cell_gamma, self.cell_beta, groups=1)
         h = o * self.activation(c_out)
         return h, [h, c]
+
+    def scan_with_gradient(self, projected, states, context, return_sequences):
+        """The whole loop with a hand-written backward pass (BPTT).
+
+        `projected` is the time-major output of `project_inputs`, in
+        processing order. Returns `(last_output, ys, states)` (`ys`
+        time-major, or `None` without `return_sequences`), or `None` where
+        this configuration has no hand-written gradient (peepholes, layer
+        normalization, recurrent dropout, activations other than
+        tanh / sigmoid); then `zoo.layers.RNN` differentiates `step`'s loop.
+
+        The forward loop is `step`'s; it also records the gates and states,
+        and the reverse loop turns them into the pre-activation gradients
+        with one matmul per step (`dz_t U^T`). The gradient of the
+        recurrent kernel is then one matmul over the whole sequence, and the
+        input projection's gradient flows on through `project_inputs`.
+        """
+        if (
+            self.use_peepholes
+            or self.layer_normalization
+            or "recurrent_mask" in context
+            or self.activation is not keras.activations.tanh
+            or self.recurrent_activation is not keras.activations.sigmoid
+        ):
+            return None
+        units = self.units
+        length = projected.shape[0]
+        recurrent_kernel = ops.cast(
+            ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
+        )
+
+        @ops.custom_gradient
+        def run(projected, h0, c0, recurrent_kernel):
+            def forward(carry, z_x):
+                h, c = carry
+                z = z_x + ops.matmul(h, recurrent_kernel)
+                i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
+                g = ops.tanh(z[:, 2 * units : 3 * units])
+                c = f * c + i * g
+                h = o * ops.tanh(c)
+                return (h, c), ops.concatenate([i, f, g, o, c, h], axis=-1)
+
+            (h_last, c_last), record = scan(forward, (h0, c0), projected, length=length)
+            hs = record[..., 5 * units :]
+            outputs = (hs, h_last, c_last) if return_sequences else (h_last, c_last)
+
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    upstream = args
+                    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+                        upstream = args[0]
+                if return_sequences:
+                    d_hs, d_h, d_c = upstream
+                else:
+                    d_h, d_c = upstream
+                cs = record[..., 4 * units : 5 * units]
+                c_prev = ops.concatenate([c0[None], cs[:-1]], axis=0)
+                h_prev = ops.concatenate([h0[None], hs[:-1]], axis=0)
+                kernel_t = ops.transpose(recurrent_kernel)
+                loop_xs = {"record": record, "c_prev": c_prev}
+                if return_sequences:
+                    loop_xs["d_h"] = d_hs
+
+                def backward(carry, x):
+                    d_h, d_c = carry
+                    r = x["record"]
+                    i = r[:, :units]
+                    f = r[:, units : 2 * units]
+                    g = r[:, 2 * units : 3 * units]
+                    o = r[:, 3 * units : 4 * units]
+                    c = r[:, 4 * units : 5 * units]
+                    if "d_h" in x:
+                        d_h = d_h + x["d_h"]
+                    tanh_c = ops.tanh(c)
+                    d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
+                    d_z = ops.concatenate(
+                        [
+                            d_c * g * i * (1.0 - i),
+                            d_c * x["c_prev"] * f * (1.0 - f),
+                            d_c * i * (1.0 - g * g),
+                            d_h * tanh_c * o * (1.0 - o),
+                        ],
+                        axis=-1,
+                    )
+                    return (ops.matmul(d_z, kernel_t), d_c * f), d_z
+
+                (d_h0, d_c0), d_zs = scan(
+                    backward, (d_h, d_c), loop_xs, length=length, reverse=True
+                )
+                d_kernel = ops.matmul(
+                    ops.transpose(ops.reshape(h_prev, (-1, units))),
+                    ops.reshape(d_zs, (-1, 4 * units)),
+                )
+                return d_zs, d_h0, d_c0, d_kernel
+
+            return outputs, grad
+
+        h0, c0 = states
+        outputs = run(projected, h0, c0, recurrent_kernel)
+        if return_sequences:
+            hs, h_last, c_last = outputs
+        else:
+            hs, (h_last, c_last) = None, outputs
+        return h_last, hs, [h_last, c_last]
 
     def get_config(self):
         config = super().get_config()

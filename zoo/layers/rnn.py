@@ -3,6 +3,7 @@ from keras import ops
 from keras import tree
 
 from zoo.layers._utils import check_float
+from zoo.ops import prefers_custom_loop_gradient
 from zoo.ops import scan
 
 
@@ -16,7 +17,11 @@ class RNN(keras.layers.Layer):
     `keras.layers.Bidirectional`. It differs in how it runs the cell: the input
     transformation of the whole sequence (`cell.project_inputs`) happens once,
     outside the time loop, and the loop itself (`zoo.ops.scan`) compiles with
-    XLA on every backend.
+    XLA on every backend. When training without a mask on a backend where
+    it pays (`zoo.ops.prefers_custom_loop_gradient`: TensorFlow), a cell with
+    a `scan_with_gradient` method (the zoo's LSTM, GRU and SimpleRNN cells)
+    runs the loop with its hand-written backward pass instead of the
+    autodiff of `step`'s loop; the numbers are the same.
 
     The cell's output at each step must be its first state (true of every
     zoo cell and of Keras's own cells).
@@ -261,6 +266,29 @@ class RNN(keras.layers.Layer):
                 out, new_states = cell(x_t, states, **kwargs)
                 return out, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
 
+        if (
+            is_zoo_cell
+            and training
+            and mask is None
+            and hidden_offsets is None
+            and not self.unroll
+            and hasattr(cell, "scan_with_gradient")
+            and prefers_custom_loop_gradient()
+        ):
+            # Training without a mask: the cell's own loop with a hand-written
+            # backward pass (same numbers, fewer ops per step); `None` when
+            # the cell's configuration has none.
+            loop_input = ops.flip(projected, axis=0) if self.go_backwards else projected
+            result = cell.scan_with_gradient(
+                loop_input, list(initial_state), context, self.return_sequences
+            )
+            if result is not None:
+                last_output, ys, states = result
+                outputs = None
+                if self.return_sequences:
+                    outputs = ops.transpose(ys, to_time_major)
+                return last_output, outputs, list(states)
+
         loop_xs = {"x": projected}
         if mask is not None:
             loop_xs["mask"] = ops.transpose(mask, (1, 0))
@@ -272,6 +300,26 @@ class RNN(keras.layers.Layer):
             loop_xs = tree.map_structure(lambda t: ops.flip(t, axis=0), loop_xs)
 
         initial_state = list(initial_state)
+        if mask is None and hidden_offsets is None:
+            # The output is the first state: carry the states only (one loop
+            # variable, and one gradient accumulator, fewer).
+            def plain_body(states, inputs):
+                output, new_states = cell_step(inputs["x"], states)
+                return list(new_states), output
+
+            states, ys = scan(
+                plain_body,
+                initial_state,
+                loop_xs,
+                length=sequences.shape[1],
+                collect=self.return_sequences,
+                unroll=self.unroll,
+            )
+            outputs = None
+            if self.return_sequences:
+                outputs = ops.transpose(ys, to_time_major)
+            return states[0], outputs, list(states)
+
         init = (initial_state, ops.zeros_like(initial_state[0]))
         zero_output_for_mask = self.zero_output_for_mask
 

@@ -4,6 +4,7 @@ from keras import ops
 from zoo.layers._utils import check_units
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.ops import scan
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -66,6 +67,67 @@ class SimpleRNNCell(RecurrentCell):
             h = h * context["recurrent_mask"]
         h = self.activation(inputs + ops.matmul(h, self.recurrent_kernel))
         return h, [h]
+
+    def scan_with_gradient(self, projected, states, context, return_sequences):
+        """The whole loop with a hand-written backward pass (BPTT).
+
+        As `zoo.layers.LSTMCell.scan_with_gradient`: returns
+        `(last_output, ys, states)`, or `None` for recurrent dropout or an
+        activation other than tanh.
+        """
+        if "recurrent_mask" in context or self.activation is not keras.activations.tanh:
+            return None
+        units = self.units
+        length = projected.shape[0]
+        recurrent_kernel = ops.cast(
+            ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
+        )
+
+        @ops.custom_gradient
+        def run(projected, h0, recurrent_kernel):
+            def forward(h, z_x):
+                h = ops.tanh(z_x + ops.matmul(h, recurrent_kernel))
+                return h, h
+
+            h_last, hs = scan(forward, h0, projected, length=length)
+            outputs = (hs, h_last) if return_sequences else h_last
+
+            def grad(*args, upstream=None):
+                if upstream is None:
+                    upstream = args
+                    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+                        upstream = args[0]
+                if return_sequences:
+                    d_hs, d_h = upstream
+                else:
+                    d_h = upstream[0] if isinstance(upstream, (list, tuple)) else upstream
+                h_prev = ops.concatenate([h0[None], hs[:-1]], axis=0)
+                kernel_t = ops.transpose(recurrent_kernel)
+                loop_xs = {"h": hs}
+                if return_sequences:
+                    loop_xs["d_h"] = d_hs
+
+                def backward(d_h, x):
+                    if "d_h" in x:
+                        d_h = d_h + x["d_h"]
+                    d_z = d_h * (1.0 - x["h"] * x["h"])
+                    return ops.matmul(d_z, kernel_t), d_z
+
+                d_h0, d_zs = scan(backward, d_h, loop_xs, length=length, reverse=True)
+                d_kernel = ops.matmul(
+                    ops.transpose(ops.reshape(h_prev, (-1, units))),
+                    ops.reshape(d_zs, (-1, units)),
+                )
+                return d_zs, d_h0, d_kernel
+
+            return outputs, grad
+
+        outputs = run(projected, states[0], recurrent_kernel)
+        if return_sequences:
+            hs, h_last = outputs
+        else:
+            hs, h_last = None, outputs
+        return h_last, hs, [h_last]
 
     def get_config(self):
         config = super().get_config()

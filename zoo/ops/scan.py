@@ -57,6 +57,20 @@ def scan(fn, init, xs, length=None, reverse=False, collect=True, unroll=False):
     return _python_scan(fn, init, xs, length, reverse, collect)
 
 
+def prefers_custom_loop_gradient():
+    """Whether a hand-written backward loop beats autodiff of `scan` here.
+
+    On the TensorFlow backend the gradient of a `tf.while_loop` pushes every
+    intermediate of every step onto accumulator stacks and accumulates the
+    recurrent-weight gradient with one small matmul per step; a cell that
+    knows its own derivative (`step` of the zoo's LSTM / GRU / SimpleRNN
+    cells) can instead run a reverse loop with one matmul per step and get
+    the weight gradient from one large matmul after it. `jax.lax.scan`'s
+    autodiff is already tight, so JAX (and the Python loop) keep it.
+    """
+    return keras.backend.backend() == "tensorflow"
+
+
 def _python_scan(fn, init, xs, length, reverse, collect):
     if length is None:
         length = ops.shape(tree.flatten(xs)[0])[0]
@@ -91,6 +105,15 @@ def _tf_steps_per_iteration(length):
     return k
 
 
+def _split_time(tf, x, n, k):
+    """`(n, ...)` -> `(n // k, k, ...)`, dynamic where a dimension is unknown."""
+    rest = x.shape.as_list()[1:]
+    if None in rest:
+        dynamic = tf.shape(x)
+        rest = [d if d is not None else dynamic[i + 1] for i, d in enumerate(rest)]
+    return tf.reshape(x, [n // k, k] + rest)
+
+
 def _tf_scan(fn, init, xs, length, reverse, collect):
     import tensorflow as tf
 
@@ -99,9 +122,7 @@ def _tf_scan(fn, init, xs, length, reverse, collect):
     k = _tf_steps_per_iteration(n)
     if k > 1:
         # Blocks of k steps: (n // k, k, ...).
-        flat_xs = [
-            tf.reshape(x, [n // k, k] + x.shape.as_list()[1:]) for x in flat_xs
-        ]
+        flat_xs = [_split_time(tf, x, n, k) for x in flat_xs]
     iterations = n // k if k > 1 else n
     inputs = [
         tf.TensorArray(x.dtype, size=iterations, element_shape=x.shape[1:]).unstack(x)
