@@ -124,7 +124,7 @@ _EXPORT_CHECK = textwrap.dedent(
     spec = json.load(open(sys.argv[1]))
     loaded = tf.saved_model.load(spec["path"])
     fn = loaded.signatures[spec.get("signature", "serving_default")]
-    args = {k: tf.constant(np.load(v)) for k, v in spec["inputs"].items()}
+    args = {k: tf.constant(np.load(v, allow_pickle=True)) for k, v in spec["inputs"].items()}  # our own files
     out = fn(**args)
     for name, value in out.items():
         np.save(spec["outputs_dir"] + "/" + name + ".npy", value.numpy())
