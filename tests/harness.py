@@ -162,7 +162,10 @@ def run_saved_model_fresh(path, inputs, tmp_path, signature="serving_default"):
     )
     result = json.load(open(os.path.join(tmp_path, "result.json")))
     assert result["leaked"] == [], result["leaked"]
-    return {name: np.load(os.path.join(tmp_path, name + ".npy")) for name in result["outputs"]}
+    return {
+        name: np.load(os.path.join(tmp_path, name + ".npy"), allow_pickle=True)  # our own files
+        for name in result["outputs"]
+    }
 
 
 def check_export(model, input_data, tmp_path, atol=1e-5):
