@@ -75,8 +75,9 @@ PRESETS = {
     # What produced the shipped weights: a BiLSTM with masked max+mean
     # pooling over its outputs and heavy dropout (it overfits the 8.9k
     # snippets within 2-3 epochs; train keeps the best validation epoch).
-    # max_length 49 (99% of snippets have <= 40 tokens) is also a length
-    # that zoo.ops.scan runs one step per loop iteration on TensorFlow.
+    # max_length 49 (99% of snippets have <= 40 tokens) was chosen while
+    # zoo.ops.scan still failed for lengths divisible by 2-4 with an unknown
+    # batch size (fixed since); it is kept because it made the shipped weights.
     # Language-model pretraining (`python -m applications.sentiment.pretrain`,
     # then "pretrained_encoder": "<dir>/encoder.npz") did not help on
     # validation within this budget; see bench/RESULTS_sentiment.md.
