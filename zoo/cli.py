@@ -192,6 +192,7 @@ def _train(application, args):
                 initial_epoch=initial_epoch,
                 callbacks=callbacks,
                 verbose=args.verbose,
+                shuffle=False,  # the tf.data pipeline shuffles (seeded)
             )
     checkpointer = callbacks[0]
     print(
