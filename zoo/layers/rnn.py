@@ -300,46 +300,29 @@ class RNN(keras.layers.Layer):
             loop_xs = tree.map_structure(lambda t: ops.flip(t, axis=0), loop_xs)
 
         initial_state = list(initial_state)
-        if mask is None and hidden_offsets is None:
-            # The output is the first state: carry the states only (one loop
-            # variable, and one gradient accumulator, fewer).
-            def plain_body(states, inputs):
-                output, new_states = cell_step(inputs["x"], states)
-                return list(new_states), output
-
-            states, ys = scan(
-                plain_body,
-                initial_state,
-                loop_xs,
-                length=sequences.shape[1],
-                collect=self.return_sequences,
-                unroll=self.unroll,
-            )
-            outputs = None
-            if self.return_sequences:
-                outputs = ops.transpose(ys, to_time_major)
-            return states[0], outputs, list(states)
-
-        init = (initial_state, ops.zeros_like(initial_state[0]))
+        # A cell's output is its first state, so without a mask the loop
+        # carries the states alone (one loop variable and one gradient
+        # accumulator fewer); a mask needs the last unmasked output too.
+        masked = mask is not None
+        init = (initial_state, ops.zeros_like(initial_state[0])) if masked else initial_state
         zero_output_for_mask = self.zero_output_for_mask
 
         def body(carry, inputs):
-            states, prev_output = carry
+            states, prev_output = carry if masked else (carry, None)
             output, new_states = cell_step(inputs["x"], states)
             new_states = list(new_states)
             if "offset" in inputs:
                 output = output + inputs["offset"]
                 new_states[0] = new_states[0] + inputs["offset"]
-            if "mask" in inputs:
-                m = inputs["mask"]
-                m = ops.reshape(m, (-1,) + (1,) * (len(output.shape) - 1))
-                new_states = [ops.where(m, n, s) for n, s in zip(new_states, states)]
-                output = ops.where(m, output, prev_output)
-                y = ops.where(m, output, ops.zeros_like(output)) if zero_output_for_mask else output
-                return (new_states, output), y
-            return (new_states, output), output
+            if not masked:
+                return new_states, output
+            m = ops.reshape(inputs["mask"], (-1,) + (1,) * (len(output.shape) - 1))
+            new_states = [ops.where(m, n, s) for n, s in zip(new_states, states)]
+            output = ops.where(m, output, prev_output)
+            y = ops.where(m, output, ops.zeros_like(output)) if zero_output_for_mask else output
+            return (new_states, output), y
 
-        (states, last_output), ys = scan(
+        carry, ys = scan(
             body,
             init,
             loop_xs,
@@ -347,6 +330,7 @@ class RNN(keras.layers.Layer):
             collect=self.return_sequences,
             unroll=self.unroll,
         )
+        states, last_output = carry if masked else (carry, carry[0])
         outputs = None
         if self.return_sequences:
             outputs = ops.transpose(ys, to_time_major)
