@@ -219,16 +219,10 @@ def evaluate_main(application, argv=None):
     parser = evaluate_parser(application)
     args = parser.parse_args(argv)
     _maybe_reexec(args)
-    try:
-        from zoo.weights import WeightsError
-
-        try:
-            metrics = _evaluate(application, args)
-        except WeightsError as error:
-            raise ValueError(str(error))
+    try:  # WeightsError is a ValueError
+        return _evaluate(application, args)
     except ValueError as error:
         _fail(parser, error)
-    return metrics
 
 
 def _evaluate(application, args):
@@ -275,13 +269,8 @@ def export_parser(application):
 def export_main(application, argv=None):
     parser = export_parser(application)
     args = parser.parse_args(argv)
-    try:
-        from zoo.weights import WeightsError
-
-        try:
-            return _export(application, args)
-        except WeightsError as error:
-            raise ValueError(str(error))
+    try:  # WeightsError is a ValueError
+        return _export(application, args)
     except ValueError as error:
         _fail(parser, error)
 
