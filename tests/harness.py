@@ -122,6 +122,8 @@ _EXPORT_CHECK = textwrap.dedent(
     import numpy as np
     import tensorflow as tf
     spec = json.load(open(sys.argv[1]))
+    for module in spec.get("imports", []):  # e.g. tensorflow_text: registers ops
+        __import__(module)
     loaded = tf.saved_model.load(spec["path"])
     fn = loaded.signatures[spec.get("signature", "serving_default")]
     args = {k: tf.constant(np.load(v, allow_pickle=True)) for k, v in spec["inputs"].items()}  # our own files
@@ -135,14 +137,17 @@ _EXPORT_CHECK = textwrap.dedent(
 )
 
 
-def run_saved_model_fresh(path, inputs, tmp_path, signature="serving_default"):
+def run_saved_model_fresh(path, inputs, tmp_path, signature="serving_default", imports=()):
     """Call a SavedModel signature in a fresh Python that never imports zoo.
 
-    `inputs` maps the signature's argument names to numpy arrays. Returns the
-    named outputs as numpy arrays.
+    `inputs` maps the signature's argument names to numpy arrays; `imports`
+    names modules to import first (libraries that register ops the graph
+    uses, such as `tensorflow_text`). Returns the named outputs as numpy
+    arrays.
     """
     tmp_path = str(tmp_path)
-    spec = {"path": str(path), "signature": signature, "inputs": {}, "outputs_dir": tmp_path}
+    spec = {"path": str(path), "signature": signature, "inputs": {}, "outputs_dir": tmp_path,
+            "imports": list(imports)}
     for name, value in inputs.items():
         file = os.path.join(tmp_path, f"in_{name}.npy")
         np.save(file, value)

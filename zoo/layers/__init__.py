@@ -1,11 +1,13 @@
 """Recurrent cells and layers, written in `keras.ops` (TensorFlow, JAX, torch)."""
 
+from zoo.layers.bahdanau_attention import BahdanauAttention
 from zoo.layers.conv_lstm_2d import ConvLSTM2D
 from zoo.layers.conv_lstm_2d_cell import ConvLSTM2DCell
 from zoo.layers.gru import GRU
 from zoo.layers.gru_cell import GRUCell
 from zoo.layers.lstm import LSTM
 from zoo.layers.lstm_cell import LSTMCell
+from zoo.layers.luong_attention import LuongAttention
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.layers.rnn import RNN
 from zoo.layers.simple_rnn import SimpleRNN
@@ -13,12 +15,14 @@ from zoo.layers.simple_rnn_cell import SimpleRNNCell
 from zoo.layers.stacked_rnn import StackedRNN
 
 __all__ = [
+    "BahdanauAttention",
     "ConvLSTM2D",
     "ConvLSTM2DCell",
     "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "LuongAttention",
     "RNN",
     "RecurrentCell",
     "SimpleRNN",

@@ -1,0 +1,235 @@
+"""Model, decoding, serving, CLI and bad input of the translation application."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from tests.applications.translation.conftest import SENTENCES
+from tests.applications.translation.conftest import make_preprocessor
+from tests.harness import ROOT
+from tests.harness import run_saved_model_fresh
+
+
+def _ids(preprocessor, texts):
+    import tensorflow as tf
+
+    ids, _ = preprocessor.source_ids(tf.constant(texts))
+    return ids.numpy()
+
+
+@pytest.mark.backend_parity
+@pytest.mark.parametrize("attention", ["luong", "bahdanau", "none"])
+def test_decoding_step_matches_teacher_forcing(attention):
+    """Inference (one `step` at a time) computes what training computes."""
+    from applications.translation.model import build_model
+    from applications.translation.model import encode
+
+    keras.utils.set_random_seed(1)
+    preprocessor, config = make_preprocessor({"attention": attention})
+    model = build_model(config, compile=False)
+    rng = np.random.default_rng(0)
+    source = rng.integers(4, config["source_vocabulary_size"], size=(3, 7)).astype("int32")
+    source[1, 4:] = 0  # padding
+    target_in = rng.integers(2, config["target_vocabulary_size"], size=(3, 5)).astype("int32")
+    logits = ops.convert_to_numpy(model([source, target_in], training=False))
+
+    decoder = model.get_layer("decoder")
+    memory, mask, state = encode(model, source)
+    keys = decoder.prepare_memory(memory)
+    for t in range(target_in.shape[1]):
+        step_logits, state, _ = decoder.step(target_in[:, t], state, memory, keys, mask)
+        np.testing.assert_allclose(ops.convert_to_numpy(step_logits), logits[:, t], atol=1e-5)
+
+
+@pytest.mark.backend_parity
+def test_padding_does_not_change_the_translation():
+    from applications.translation.model import build_model
+    from applications.translation.model import translate_ids
+
+    keras.utils.set_random_seed(2)
+    _, config = make_preprocessor()
+    model = build_model(config, compile=False)
+    source = np.array([[5, 6, 7, 8]], "int32")
+    padded = np.array([[5, 6, 7, 8, 0, 0, 0]], "int32")
+    for beam in (1, 3):
+        a = ops.convert_to_numpy(translate_ids(model, source, 10, beam_size=beam))
+        b = ops.convert_to_numpy(translate_ids(model, padded, 10, beam_size=beam))
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.backend_parity
+def test_beam_of_one_is_greedy_in_the_model():
+    from applications.translation.model import build_model
+    from applications.translation.model import translate_ids
+
+    keras.utils.set_random_seed(3)
+    _, config = make_preprocessor({"attention": "bahdanau"})
+    model = build_model(config, compile=False)
+    source = np.random.default_rng(1).integers(4, 30, size=(4, 6)).astype("int32")
+    greedy = translate_ids(model, source, 12, beam_size=1)
+    beam = translate_ids(model, source, 12, beam_size=1, alpha=0.0)
+    np.testing.assert_array_equal(ops.convert_to_numpy(greedy), ops.convert_to_numpy(beam))
+
+
+def test_masked_sequence_loss():
+    from applications.translation.masked_sequence_loss import MaskedSequenceLoss
+
+    logits = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    y = np.array([[1, 2, 0], [3, 0, 0]])
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -(logp[0, 0, 1] + logp[0, 1, 2] + logp[1, 0, 3]) / 3
+    np.testing.assert_allclose(float(MaskedSequenceLoss()(y, logits)), expected, rtol=1e-5)
+    smooth = MaskedSequenceLoss(label_smoothing=0.1)
+    assert MaskedSequenceLoss.from_config(smooth.get_config()).label_smoothing == 0.1
+    with pytest.raises(ValueError, match="label_smoothing"):
+        MaskedSequenceLoss(label_smoothing=1.5)
+
+
+def test_preprocessor_round_trip_and_detokenize(tmp_path):
+    import tensorflow as tf
+
+    from applications.translation.preprocessing import TranslationPreprocessor
+
+    preprocessor, config = make_preprocessor()
+    preprocessor.save(str(tmp_path))
+    loaded = TranslationPreprocessor.load(config, str(tmp_path))
+    assert loaded.target_vocabulary == preprocessor.target_vocabulary
+    text = SENTENCES[1][1]
+    sequence = loaded.target_sequences(tf.constant([text]))
+    assert sequence[0, 0] == 2 and sequence[0, -1] == 3  # [START] ... [END]
+    # Punctuation spacing is undone: the text comes back as written.
+    assert loaded.detokenize(sequence.to_tensor()[:, 1:])[0].numpy().decode() == text
+    with pytest.raises(ValueError, match="Received"):
+        TranslationPreprocessor.load(config, str(tmp_path / "missing"))
+
+
+def test_training_reduces_the_loss(tiny):
+    import tensorflow as tf
+
+    model, preprocessor, _ = tiny
+    raw = tf.data.Dataset.from_tensor_slices(
+        ([s for s, _ in SENTENCES], [t for _, t in SENTENCES])
+    )
+    data = preprocessor.dataset(raw, 4)
+    before = model.evaluate(data, verbose=0)
+    model.fit(data.repeat(30), epochs=1, verbose=0)
+    assert model.evaluate(data, verbose=0) < before
+
+
+def test_save_and_load_keras_file(tiny, tmp_path):
+    model, preprocessor, _ = tiny
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    source = _ids(preprocessor, [s for s, _ in SENTENCES])
+    target = np.full((len(SENTENCES), 5), 2, "int32")
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model([source, target])),
+        ops.convert_to_numpy(loaded([source, target])), atol=1e-6,
+    )
+
+
+def _serve(model, preprocessor, texts, signature=0):
+    import tensorflow as tf
+
+    from applications.translation.serving import export_endpoints
+
+    fn = tf.function(export_endpoints(model, preprocessor)[signature].fn)
+    return fn(tf.constant(texts))
+
+
+def test_bad_input_is_handled(tiny):
+    model, preprocessor, _ = tiny
+    long_text = " ".join(["light"] * 40)
+    out = _serve(model, preprocessor, ["", "   ", long_text, "漢字 light", b"light \xff\xfe"])
+    translations = [t.decode() for t in out["translation"].numpy()]
+    assert translations[0] == "" and translations[1] == ""
+    assert out["source_tokens"].numpy().tolist()[:2] == [0, 0]
+    assert out["truncated"].numpy().tolist() == [False, False, True, False, False]
+    assert out["source_tokens"][2] == 40
+    assert out["unknown_tokens"][3] >= 1
+    assert out["unknown_tokens"][4] >= 1  # the invalid bytes became U+FFFD
+    # An all-empty batch works too.
+    assert _serve(model, preprocessor, [""])["translation"].numpy().tolist() == [b""]
+
+
+def test_export_round_trip_in_fresh_process(tiny, tmp_path):
+    from applications.translation.serving import export_endpoints
+    from zoo.export import export_saved_model
+
+    model, preprocessor, _ = tiny
+    texts = np.array([s for s, _ in SENTENCES] + [""], dtype=object)
+    expected = _serve(model, preprocessor, list(texts))
+    path = export_saved_model(
+        model, export_endpoints(model, preprocessor), str(tmp_path / "export"), "translation",
+        track=preprocessor.trackables(),
+    )
+    got = run_saved_model_fresh(path, {"texts": texts}, tmp_path, imports=["tensorflow_text"])
+    assert got["translation"].tolist() == expected["translation"].numpy().tolist()
+    greedy = run_saved_model_fresh(path, {"texts": texts}, tmp_path, signature="translate_greedy",
+                                   imports=["tensorflow_text"])
+    assert greedy["translation"].tolist() == _serve(model, preprocessor, list(texts), 1)[
+        "translation"].numpy().tolist()
+
+
+def _write_run(model, preprocessor, config, directory):
+    from applications.translation import APPLICATION
+    from zoo.application import write_run_config
+    from zoo.training.checkpoint import save_model_weights
+
+    os.makedirs(directory, exist_ok=True)
+    preprocessor.save(directory)
+    write_run_config(directory, APPLICATION, "quick", "bible", config, {"seed": 0})
+    save_model_weights(model, os.path.join(directory, "model.weights.h5"))
+
+
+def test_translate_command(tiny, tmp_path):
+    model, preprocessor, config = tiny
+    run = str(tmp_path / "run")
+    _write_run(model, preprocessor, config, run)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, "-m", "applications.translation.translate", "--weights", run]
+    done = subprocess.run(command + ["Jesus wept.", "", " ".join(["light"] * 40)],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3
+    assert "empty source" in lines[1]
+    assert "truncated: 40 source pieces" in lines[2]
+    done = subprocess.run(command + ["--beam-size", "0", "x"], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
+    assert done.returncode == 2 and "Received: beam_size=0" in done.stderr
+    done = subprocess.run(command[:-2] + ["--weights", str(tmp_path / "nope"), "x"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 2 and "Received" in done.stderr
+
+
+def test_dataset_names_match_the_data_module():
+    from applications.translation import DATASETS
+    from applications.translation import _dataset_names
+    from applications.translation import split_dataset_name
+
+    assert DATASETS == _dataset_names()
+    assert split_dataset_name("bible") == ("bible", "en-es")
+    assert split_dataset_name("bible/es-en") == ("bible", "es-en")
+    assert split_dataset_name("wmt14_translate/de-en") == ("wmt14_translate/de-en", None)
+    assert split_dataset_name("wmt14_translate/de-en/en-de") == ("wmt14_translate/de-en", "en-de")
+
+
+def test_attention_heat_map_weights(tiny):
+    from applications.translation.model import attention_weights
+
+    model, preprocessor, _ = tiny
+    source = _ids(preprocessor, [SENTENCES[0][0], SENTENCES[3][0]])
+    target = np.full((2, 4), 5, "int32")
+    weights = ops.convert_to_numpy(attention_weights(model, source, target))
+    assert weights.shape == (2, 4, source.shape[1])
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    real = int((source[1] != 0).sum())
+    assert np.all(weights[1, :, real:] == 0)  # no attention on padding
