@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-slow setup bench demo clean
+.PHONY: run test test-slow setup bench demo trading clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,20 @@ $(STAMP): $(PY) setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e ".[all]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The translation application reads the Bible from two Debian packages
+# (SWORD modules engKJV2006eb and spaRV1909eb in /usr/share/sword). Installed
+# here when missing, as root on Debian; elsewhere see README (--data-dir).
+SWORD_MODULES := /usr/share/sword/mods.d/engKJV2006eb.conf /usr/share/sword/mods.d/spaRV1909eb.conf
+
+$(SWORD_MODULES):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q sword-text-kjv sword-text-sparv >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q sword-text-kjv sword-text-sparv >/dev/null); \
+	else \
+		echo "note: SWORD modules missing; the translation application needs them (README: Translation)"; \
+	fi
+
+setup: $(STAMP) $(SWORD_MODULES)
 
 # The main job (until the captioning application exists): train the sentiment
 # application's quick preset on the embedded data, then evaluate it beside the
@@ -38,6 +51,13 @@ test-slow: setup
 
 bench: setup
 	$(PY) bench/rnn_throughput.py
+	$(PY) bench/translation_speed.py
+
+# Recurrent reinforcement learning: train the RRL on lagged monthly returns,
+# then evaluate it beside buy-and-hold with plots.
+trading: setup
+	$(PY) -m applications.trading.train --preset returns --output-dir runs/trading-returns --resume
+	$(PY) -m applications.trading.evaluate --weights runs/trading-returns --plots docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info
