@@ -20,6 +20,10 @@ RESERVED_TOKENS = [PAD, UNK, START, END]
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 SOURCE_VOCABULARY_FILE = "asset_source_vocabulary.txt"
 TARGET_VOCABULARY_FILE = "asset_target_vocabulary.txt"
+# Decoding settings chosen on validation data after training
+# (`python -m applications.translation.select_decoding`); they override the
+# config's `beam_size` / `length_penalty`.
+DECODING_FILE = "asset_decoding.json"
 
 
 def normalize_text(texts):
@@ -119,7 +123,11 @@ class TranslationPreprocessor:
         self.target_vocabulary = list(target_vocabulary)
         self.max_source_length = int(max_source_length)
         self.max_target_length = int(max_target_length)
-        self.config = dict(config or {})  # decoding settings (beam size, ...)
+        config = dict(config or {})
+        self.decoding = {
+            "beam_size": int(config.get("beam_size", 5)),
+            "length_penalty": float(config.get("length_penalty", 0.6)),
+        }
         self.source_tokenizer = _tokenizer(self.source_vocabulary)
         self.target_tokenizer = _tokenizer(self.target_vocabulary)
         # KerasHub turns eager outputs into Python lists; traced, they stay
@@ -158,8 +166,18 @@ class TranslationPreprocessor:
                 )
             with open(path, encoding="utf-8") as f:
                 vocabularies.append(f.read().split("\n"))
-        return cls(vocabularies[0], vocabularies[1], config["max_source_length"],
-                   config["max_target_length"], config)
+        preprocessor = cls(vocabularies[0], vocabularies[1], config["max_source_length"],
+                           config["max_target_length"], config)
+        path = os.path.join(directory, DECODING_FILE)
+        if os.path.exists(path):
+            import json
+
+            with open(path, encoding="utf-8") as f:
+                chosen = json.load(f)
+            preprocessor.decoding.update(
+                beam_size=int(chosen["beam_size"]), length_penalty=float(chosen["length_penalty"])
+            )
+        return preprocessor
 
     def save(self, directory):
         from zoo.io import atomic_path

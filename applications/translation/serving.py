@@ -42,9 +42,8 @@ def translate_function(model, preprocessor, beam_size=5, alpha=0.6):
 
 def export_endpoints(model, preprocessor, beam_size=None, alpha=None):
     """`translate` (beam search; the `serving_default`) and `translate_greedy`."""
-    config = getattr(preprocessor, "config", {}) or {}
-    beam_size = beam_size or config.get("beam_size", 5)
-    alpha = config.get("length_penalty", 0.6) if alpha is None else alpha
+    beam_size = beam_size or preprocessor.decoding["beam_size"]
+    alpha = preprocessor.decoding["length_penalty"] if alpha is None else alpha
     spec = [tf.TensorSpec([None], tf.string, name="texts")]
     return [
         Endpoint("translate", translate_function(model, preprocessor, beam_size, alpha), spec),

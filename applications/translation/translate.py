@@ -20,7 +20,7 @@ def main(argv=None):
     parser.add_argument("--weights", default=APPLICATION.default_weights,
                         help="a pretrained entry of weights/manifest.json or a run directory")
     parser.add_argument("--beam-size", type=int, default=None,
-                        help="beam width (default: the weights' config, 5)")
+                        help="beam width (default: the weights' decoding settings, 5)")
     parser.add_argument("--greedy", action="store_true", help="greedy decoding (beam size 1)")
     args = parser.parse_args(argv)
     texts = args.texts
@@ -41,9 +41,8 @@ def main(argv=None):
         model, preprocessor, run = APPLICATION.from_pretrained(args.weights)
     except ValueError as error:  # WeightsError is a ValueError
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    config = run["config"]
-    beam = 1 if args.greedy else (args.beam_size or config.get("beam_size", 5))
-    alpha = 0.0 if beam == 1 else config.get("length_penalty", 0.6)
+    beam = 1 if args.greedy else (args.beam_size or preprocessor.decoding["beam_size"])
+    alpha = 0.0 if beam == 1 else preprocessor.decoding["length_penalty"]
     translate = tf.function(translate_function(model, preprocessor, beam, alpha))
     out = translate(tf.constant([t.encode("utf-8", "surrogateescape") for t in texts]))
     for i, text in enumerate(texts):

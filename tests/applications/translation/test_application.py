@@ -107,6 +107,14 @@ def test_preprocessor_round_trip_and_detokenize(tmp_path):
     assert loaded.detokenize(sequence.to_tensor()[:, 1:])[0].numpy().decode() == text
     with pytest.raises(ValueError, match="Received"):
         TranslationPreprocessor.load(config, str(tmp_path / "missing"))
+    # Decoding settings chosen on validation override the config's.
+    assert loaded.decoding == {"beam_size": 3, "length_penalty": 0.6}
+    from applications.translation.preprocessing import DECODING_FILE
+
+    with open(tmp_path / DECODING_FILE, "w") as f:
+        json.dump({"beam_size": 4, "length_penalty": 1.0}, f)
+    assert TranslationPreprocessor.load(config, str(tmp_path)).decoding == {
+        "beam_size": 4, "length_penalty": 1.0}
 
 
 def test_training_reduces_the_loss(tiny):
@@ -208,6 +216,10 @@ def test_translate_command(tiny, tmp_path):
     done = subprocess.run(command[:-2] + ["--weights", str(tmp_path / "nope"), "x"],
                           capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 2 and "Received" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "applications.translation.select_decoding",
+                           "--weights", str(tmp_path / "nope")],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 2 and "must be a run directory" in done.stderr
 
 
 def test_dataset_names_match_the_data_module():
@@ -233,3 +245,14 @@ def test_attention_heat_map_weights(tiny):
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     real = int((source[1] != 0).sum())
     assert np.all(weights[1, :, real:] == 0)  # no attention on padding
+
+
+def test_evaluate_reports_both_decoders(tiny):
+    from applications.translation.evaluate_lib import evaluate
+
+    model, preprocessor, config = tiny
+    metrics = evaluate(model, preprocessor, config, "bible", None, "test", limit=12)
+    assert metrics["pairs"] == 12
+    for name in ("greedy", "beam3"):
+        assert 0.0 <= metrics[f"bleu_{name}"] <= 100.0
+        assert 0.0 <= metrics[f"chrf_{name}"] <= 100.0
