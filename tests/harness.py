@@ -187,3 +187,27 @@ def check_export(model, input_data, tmp_path, atol=1e-5):
     (got,) = outputs.values()
     np.testing.assert_allclose(got, to_numpy(expected[0]), atol=atol)
     return path
+
+
+def run_notebook(name, weights, timeout=600):
+    """Execute `notebooks/<name>` top to bottom (skipped without nbclient or
+    without the shipped `weights` entry); returns how many images it drew."""
+    import pytest
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from zoo import weights as registry
+
+    if weights not in registry.load_manifest():
+        pytest.skip(f"no shipped {weights} in weights/manifest.json")
+    notebook = nbformat.read(os.path.join(ROOT, "notebooks", name), as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                     resources={"metadata": {"path": ROOT}})
+    client.execute()
+    return sum(
+        1
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )

@@ -1,30 +1,8 @@
 """The trading notebook runs top to bottom on the shipped weights (about 20 s)."""
 
-import os
-
-import pytest
-
-from tests.harness import ROOT
-
-NOTEBOOK = os.path.join(ROOT, "notebooks", "trading.ipynb")
+from tests.harness import run_notebook
 
 
 def test_notebook_executes():
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    from zoo import weights as registry
-
-    if "trading_rrl_monthly" not in registry.load_manifest():
-        pytest.skip("no shipped trading weights in weights/manifest.json")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": ROOT}})
-    client.execute()
-    images = sum(
-        1
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if "image/png" in out.get("data", {})
-    )
-    assert images >= 3  # the market, the backtest, online learning
+    # the market, the backtest, online learning
+    assert run_notebook("trading.ipynb", "trading_rrl_monthly", timeout=300) >= 3
