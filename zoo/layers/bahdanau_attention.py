@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers._attention import masked_softmax
+from zoo.layers._attention import attend
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -75,9 +75,7 @@ class BahdanauAttention(keras.layers.Layer):
             keys = self.precompute_keys(memory)
         hidden = ops.tanh(keys + ops.expand_dims(ops.matmul(query, self.query_kernel), 1))
         scores = ops.sum(hidden * self.score_vector, axis=-1)
-        weights = masked_softmax(scores, mask)
-        context = ops.sum(ops.expand_dims(weights, -1) * memory, axis=1)
-        return context, weights
+        return attend(scores, memory, mask)
 
     def compute_output_shape(self, query_shape, memory_shape, keys_shape=None, mask_shape=None):
         return (query_shape[0], memory_shape[-1]), (query_shape[0], memory_shape[1])
