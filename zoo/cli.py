@@ -49,6 +49,44 @@ def _positive_int(text):
     return value
 
 
+def _override(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE. Received: {text!r}")
+    try:
+        value = json.loads(value)
+    except ValueError:
+        pass  # a bare string: --set attention=luong
+    return key, value
+
+
+def apply_overrides(config, overrides):
+    """`config` with each `(key, value)` of `overrides` set.
+
+    Only keys the preset has may be set, and a value must have the type of
+    the preset's (an int may stand for a float; a None in the preset takes
+    anything), so that a typo is an error rather than a silently ignored key.
+    """
+    config = dict(config)
+    for key, value in overrides:
+        if key not in config:
+            raise ValueError(
+                f"Unknown config key; the preset has {sorted(config)}. "
+                f"Received: --set {key}={json.dumps(value)}"
+            )
+        old = config[key]
+        if old is not None and value is not None:
+            if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not type(old):
+                raise ValueError(
+                    f"Config key {key!r} takes a {type(old).__name__}, like the preset's {old!r}. "
+                    f"Received: --set {key}={json.dumps(value)}"
+                )
+        config[key] = value
+    return config
+
+
 def _parser(application, command, description):
     return argparse.ArgumentParser(
         prog=f"python -m applications.{application.name}.{command}",
@@ -84,6 +122,13 @@ def train_parser(application):
                         help="quick: minutes on 2 CPU cores; full: what produced the shipped weights")
     _common(parser, application)
     parser.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the preset's)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        type=_override,
+        help="override one key of the preset's config (repeatable); VALUE is read as JSON "
+        "(3, 1e-3, true, null, \"text\") or else taken as a string; the run's config.json "
+        "records the result",
+    )
     parser.add_argument("--output-dir", default=None,
                         help="run directory (default: runs/<application>-<preset>)")
     parser.add_argument("--resume", action="store_true",
@@ -128,7 +173,7 @@ def _train(application, args):
     strategy, chief = _get_strategy(args.distribute)
     keras.utils.set_random_seed(args.seed)
     dataset = application.check_dataset(args.dataset)
-    config = application.preset(args.preset)
+    config = apply_overrides(application.preset(args.preset), args.overrides)
     if args.epochs:
         config["epochs"] = args.epochs
     if args.batch_size:
@@ -157,6 +202,11 @@ def _train(application, args):
     if state is not None:
         run = read_run_config(out)
         config = run["config"]
+        if args.overrides:
+            raise ValueError(
+                "--resume continues the run's recorded config; --set cannot change it. "
+                f"Received: --set {' '.join(f'{k}={json.dumps(v)}' for k, v in args.overrides)}"
+            )
         if args.epochs:
             config["epochs"] = args.epochs
         preprocessor = application.build_preprocessor(config, None, out)

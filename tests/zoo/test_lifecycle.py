@@ -68,6 +68,9 @@ def test_bad_flags_are_clear_errors(capsys):
         (["--dataset", "nope"], "Received: dataset='nope'"),
         (["--epochs", "0"], "Received: '0'"),
         (["--distribute", "cluster"], "invalid choice: 'cluster'"),
+        (["--set", "units"], "expected KEY=VALUE. Received: 'units'"),
+        (["--set", "unit=4"], "Received: --set unit=4"),
+        (["--set", "units=wide"], "Config key 'units' takes a int, like the preset's 8. Received: --set units=\"wide\""),
     ]:
         with pytest.raises(SystemExit):
             cli.train_main(toy_app.APPLICATION, argv)
@@ -77,9 +80,28 @@ def test_bad_flags_are_clear_errors(capsys):
 def test_help_explains_every_flag():
     help_text = cli.train_parser(toy_app.APPLICATION).format_help()
     for flag in ("--preset", "--dataset", "--data-dir", "--epochs", "--batch-size", "--seed",
-                 "--output-dir", "--resume", "--distribute", "--backend"):
+                 "--output-dir", "--resume", "--distribute", "--backend", "--set"):
         assert flag in help_text
     assert "--weights" in cli.evaluate_parser(toy_app.APPLICATION).format_help()
+
+
+def test_set_overrides_the_preset_and_is_recorded(tmp_path):
+    out = str(tmp_path / "run")
+    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1",
+                                         "--set", "units=5", "--set", "batch_size=16"])
+    config = json.load(open(os.path.join(out, "config.json")))["config"]
+    assert config["units"] == 5 and config["batch_size"] == 16
+    model, _, _ = toy_app.APPLICATION.from_pretrained(out)
+    assert any(getattr(layer, "units", None) == 5 for layer in model.layers)
+
+
+def test_apply_overrides_types():
+    config = {"rate": 1e-3, "name": "a", "extra": None, "flag": False}
+    new = cli.apply_overrides(config, [("rate", 2), ("extra", 0.5), ("flag", True)])
+    assert new == {"rate": 2.0, "name": "a", "extra": 0.5, "flag": True}
+    assert config["rate"] == 1e-3  # the preset is not modified
+    with pytest.raises(ValueError, match="takes a bool"):
+        cli.apply_overrides(config, [("flag", 1)])
 
 
 def test_resume_after_sigkill_keeps_finished_epochs(tmp_path):
