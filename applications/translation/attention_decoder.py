@@ -38,6 +38,8 @@ class AttentionDecoder(keras.layers.Layer):
         attention: `"bahdanau"`, `"luong"` or `"none"`.
         attention_units: Bahdanau's score size (default `units`).
         dropout: dropout on the embeddings and on `out` (training only).
+        embeddings_initializer: initializer of the target embeddings
+            (default Keras's `"uniform"`, i.e. U(-0.05, 0.05)).
         **kwargs: base `Layer` arguments.
 
     Call arguments:
@@ -65,7 +67,8 @@ class AttentionDecoder(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary_size, embedding_dim, units, attention="luong",
-                 attention_units=None, dropout=0.0, **kwargs):
+                 attention_units=None, dropout=0.0, embeddings_initializer="uniform",
+                 **kwargs):
         super().__init__(**kwargs)
         if attention not in ATTENTIONS:
             raise ValueError(
@@ -77,7 +80,11 @@ class AttentionDecoder(keras.layers.Layer):
         self.attention = attention
         self.attention_units = attention_units
         self.dropout = dropout
-        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.embedding = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer,
+            name="embedding",
+        )
         self.cell = LSTMCell(units, name="lstm_cell")
         if attention == "bahdanau":
             self.attention_layer = BahdanauAttention(attention_units or units, name="attention")
@@ -190,6 +197,9 @@ class AttentionDecoder(keras.layers.Layer):
                 "attention": self.attention,
                 "attention_units": self.attention_units,
                 "dropout": self.dropout,
+                "embeddings_initializer": keras.initializers.serialize(
+                    self.embeddings_initializer
+                ),
             }
         )
         return config

@@ -12,6 +12,22 @@ from zoo import decoding
 from zoo import layers as zoo_layers
 
 
+def embeddings_initializer(config):
+    """N(0, `embedding_stddev`^2) when the config sets it, else Keras's
+    default U(-0.05, 0.05).
+
+    With the default, the encoder's outputs start near 0.004 in magnitude,
+    so additive attention's scores barely vary over the source and its
+    parameters get gradients of 1e-6 or less: Bahdanau's decoder then sits
+    on the unigram plateau for epochs. Unit-variance embeddings (PyTorch's
+    default) give the LSTM pre-activations of order 1 from the first step.
+    """
+    stddev = config.get("embedding_stddev")
+    if stddev is None:
+        return "uniform"
+    return keras.initializers.RandomNormal(stddev=stddev, seed=None)
+
+
 def build_encoder(config):
     """`source_ids -> (memory, initial_h, initial_c)`, a model named "encoder".
 
@@ -22,7 +38,7 @@ def build_encoder(config):
     source = keras.Input((None,), dtype="int32", name="source_ids")
     embedded = keras.layers.Embedding(
         config["source_vocabulary_size"], config["embedding_dim"], mask_zero=True,
-        name="source_embedding",
+        embeddings_initializer=embeddings_initializer(config), name="source_embedding",
     )(source)
     embedded = keras.layers.Dropout(config["dropout"])(embedded)
     units = config["encoder_units"]
@@ -49,7 +65,8 @@ def build_model(config, compile=True):
     encoder = build_encoder(config)
     decoder = AttentionDecoder(
         config["target_vocabulary_size"], config["embedding_dim"], config["decoder_units"],
-        attention=config["attention"], dropout=config["dropout"], name="decoder",
+        attention=config["attention"], dropout=config["dropout"],
+        embeddings_initializer=embeddings_initializer(config), name="decoder",
     )
     source = keras.Input((None,), dtype="int32", name="source_ids")
     target_in = keras.Input((None,), dtype="int32", name="target_in")

@@ -143,6 +143,27 @@ def test_save_and_load_keras_file(tiny, tmp_path):
     )
 
 
+@pytest.mark.parametrize("stddev", [None, 1.0])
+def test_embedding_stddev_initializes_both_embeddings(stddev):
+    from applications.translation.attention_decoder import AttentionDecoder
+    from applications.translation.model import build_model
+
+    keras.utils.set_random_seed(0)
+    _, config = make_preprocessor({"embedding_stddev": stddev})
+    model = build_model(config, compile=False)
+    model([np.ones((1, 3), "int32"), np.ones((1, 2), "int32")])
+    decoder = model.get_layer("decoder")
+    for embedding in (model.get_layer("encoder").get_layer("source_embedding"),
+                      decoder.embedding):
+        spread = float(np.std(ops.convert_to_numpy(embedding.embeddings)))
+        if stddev is None:  # Keras's U(-0.05, 0.05): std 0.029
+            assert spread < 0.05
+        else:
+            assert 0.9 < spread < 1.1
+    clone = AttentionDecoder.from_config(decoder.get_config())
+    assert clone.get_config() == decoder.get_config()
+
+
 def _serve(model, preprocessor, texts, signature=0):
     import tensorflow as tf
 
