@@ -6,7 +6,8 @@ attention variant at its preset's size, round-robin so that drifts in
 machine speed hit every variant alike; medians over rounds.
 
 Decoding: generated target tokens per second of greedy search and of beam
-search (beam 5) over validation sources, batch 64, with trained weights
+search (beam 5, at the run's own length penalty from `asset_decoding.json`)
+over validation sources, batch 64, with trained weights
 (decoding speed depends on how long the outputs are, so untrained weights
 would measure something else).
 
@@ -66,7 +67,9 @@ def main():
     for w, (model, preprocessor, run) in loaded.items():
         row = {"attention": run["config"]["attention"], "parameters": model.count_params(),
                "train_tokens_per_second": statistics.median(timings[w])}
-        for name, beam, alpha in (("greedy", 1, 0.0), ("beam5", 5, 0.6)):
+        alpha = preprocessor.decoding["length_penalty"]
+        row["beam5_length_penalty"] = alpha
+        for name, beam, alpha in (("greedy", 1, 0.0), ("beam5", 5, alpha)):
             translate_texts(model, preprocessor, sources[:64], beam, alpha)  # compile
             start = time.perf_counter()
             _, generated = translate_texts(model, preprocessor, sources, beam, alpha)

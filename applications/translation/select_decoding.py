@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--dataset", default="bible")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--beam-size", type=int, default=5)
-    parser.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.6, 1.0])
+    parser.add_argument("--alphas", type=float, nargs="+", default=[0.0, 0.6, 1.0, 1.5])
     args = parser.parse_args(argv)
     if not os.path.isdir(args.weights):
         parser.exit(2, f"{parser.prog}: error: --weights must be a run directory (the choice is "
