@@ -11,6 +11,7 @@ over validation sources, batch 64, with trained weights
 (decoding speed depends on how long the outputs are, so untrained weights
 would measure something else).
 
+    python bench/translation_speed.py      # the shipped weights
     python bench/translation_speed.py --weights runs/translation-luong \\
         runs/translation-bahdanau runs/translation-none
 """
@@ -25,8 +26,8 @@ import time
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", nargs="+", required=True,
-                        help="run directories (or manifest names) to measure")
+    parser.add_argument("--weights", nargs="+", default=["translation_luong_bible"],
+                        help="run directories or manifest names to measure")
     parser.add_argument("--train-batches", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--decode-sentences", type=int, default=256)

@@ -45,6 +45,8 @@ class LuongAttention(keras.layers.Layer):
 
     def __init__(self, score="general", kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
+        # The memory's mask is an input here; see `compute_mask`.
+        self.supports_masking = True
         if score not in ("general", "dot"):
             raise ValueError(
                 f'`score` must be "general" or "dot". Received: score={score!r}'
@@ -73,6 +75,10 @@ class LuongAttention(keras.layers.Layer):
             keys = self.precompute_keys(memory)
         scores = ops.sum(keys * ops.expand_dims(query, 1), axis=-1)
         return attend(scores, memory, mask)
+
+    def compute_mask(self, *args, **kwargs):
+        # `(context, weights)` have no time axis, so they carry no mask.
+        return None
 
     def compute_output_shape(self, query_shape, memory_shape, keys_shape=None, mask_shape=None):
         return (query_shape[0], memory_shape[-1]), (query_shape[0], memory_shape[1])

@@ -84,6 +84,26 @@ def test_config_and_saving_round_trip(factory, tmp_path):
                                ops.convert_to_numpy(loaded([query, memory])), atol=1e-6)
 
 
+@pytest.mark.parametrize("factory", [lambda: BahdanauAttention(5),
+                                     lambda: LuongAttention("general")])
+def test_mask_is_consumed_without_warning(factory):
+    """A masked memory (e.g. after `Embedding(mask_zero=True)`) neither
+    warns nor leaves a mask on the context and weights."""
+    import warnings
+
+    query, memory, mask = _data(query_dim=4)
+    ids = keras.Input((5,), dtype="int32")
+    masked_memory = keras.layers.Embedding(10, 6, mask_zero=True)(ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer = factory()
+        layer(query, memory, mask=mask)
+        context, weights = layer(keras.Input((4,)), masked_memory,
+                                 mask=keras.ops.not_equal(ids, 0))
+    assert getattr(context, "_keras_mask", None) is None
+    assert getattr(weights, "_keras_mask", None) is None
+
+
 def test_fully_masked_row_and_bad_arguments():
     query, memory, mask = _data()
     mask[2] = False
