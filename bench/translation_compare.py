@@ -26,14 +26,12 @@ def main():
     args = parser.parse_args()
 
     from applications.translation import APPLICATION
-    from applications.translation import _load_data
     from applications.translation.evaluate_lib import score
+    from applications.translation.evaluate_lib import split_texts
     from applications.translation.evaluate_lib import translate_texts
     from applications.translation.preprocessing import DECODING_FILE
 
-    pairs = list(_load_data(args.dataset, "test", None).as_numpy_iterator())
-    sources = [s.decode() for s, _ in pairs]
-    references = [t.decode() for _, t in pairs]
+    sources, references = split_texts(args.dataset, "test")
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
     for run in args.runs:
         with open(os.path.join(run, DECODING_FILE)) as f:

@@ -39,6 +39,7 @@ def main():
 
     from applications.translation import APPLICATION
     from applications.translation import _load_data
+    from applications.translation.evaluate_lib import split_texts
     from applications.translation.evaluate_lib import translate_texts
 
     loaded = {w: APPLICATION.from_pretrained(w) for w in args.weights}
@@ -63,14 +64,13 @@ def main():
                 model.train_on_batch(x, y)
             timings[w].append(sum(tokens) / (time.perf_counter() - start))
 
-    sources = [s.decode() for s, _ in _load_data("bible", "validation", None)
-               .take(args.decode_sentences).as_numpy_iterator()]
+    sources, _ = split_texts("bible", "validation", limit=args.decode_sentences)
     for w, (model, preprocessor, run) in loaded.items():
         row = {"attention": run["config"]["attention"], "parameters": model.count_params(),
                "train_tokens_per_second": statistics.median(timings[w])}
-        alpha = preprocessor.decoding["length_penalty"]
-        row["beam5_length_penalty"] = alpha
-        for name, beam, alpha in (("greedy", 1, 0.0), ("beam5", 5, alpha)):
+        penalty = preprocessor.decoding["length_penalty"]
+        row["beam5_length_penalty"] = penalty
+        for name, beam, alpha in (("greedy", 1, 0.0), ("beam5", 5, penalty)):
             translate_texts(model, preprocessor, sources[:64], beam, alpha)  # compile
             start = time.perf_counter()
             _, generated = translate_texts(model, preprocessor, sources, beam, alpha)

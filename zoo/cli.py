@@ -189,6 +189,14 @@ def _train(application, args):
         )
     if args.resume and state is None:
         print(f"No finished epoch in {out}; starting from scratch.")
+    if state is not None and args.overrides:
+        # The same command may be re-run to resume; it may not change the run.
+        recorded = read_run_config(out)["config"]
+        if apply_overrides(recorded, args.overrides) != recorded:
+            raise ValueError(
+                "--resume continues the run's recorded config; --set cannot change it. "
+                f"Received: --set {' '.join(f'{k}={json.dumps(v)}' for k, v in args.overrides)}"
+            )
 
     def scope():
         if strategy is None:
@@ -202,11 +210,6 @@ def _train(application, args):
     if state is not None:
         run = read_run_config(out)
         config = run["config"]
-        if args.overrides:
-            raise ValueError(
-                "--resume continues the run's recorded config; --set cannot change it. "
-                f"Received: --set {' '.join(f'{k}={json.dumps(v)}' for k, v in args.overrides)}"
-            )
         if args.epochs:
             config["epochs"] = args.epochs
         preprocessor = application.build_preprocessor(config, None, out)

@@ -65,12 +65,8 @@ def score(hypotheses, references):
     }
 
 
-def evaluate(model, preprocessor, config, dataset, data_dir, split, limit=None):
-    """sacreBLEU and chrF of greedy and beam-search translations of a split.
-
-    Deterministic (the manifest's metrics are re-checked by a test); decoding
-    speed is measured by `bench/translation_speed.py` instead.
-    """
+def split_texts(dataset, split, data_dir=None, limit=None):
+    """`(sources, references)`: the split's text pairs as Python strings."""
     from applications.translation import _load_data
 
     pairs = list(_load_data(dataset, split, data_dir).as_numpy_iterator())
@@ -78,11 +74,19 @@ def evaluate(model, preprocessor, config, dataset, data_dir, split, limit=None):
         pairs = pairs[:limit]
     if not pairs:
         raise ValueError(f"The {split} split of {dataset} is empty. Received: split={split!r}")
-    sources = [s.decode("utf-8") for s, _ in pairs]
-    references = [t.decode("utf-8") for _, t in pairs]
+    return [s.decode("utf-8") for s, _ in pairs], [t.decode("utf-8") for _, t in pairs]
+
+
+def evaluate(model, preprocessor, config, dataset, data_dir, split, limit=None):
+    """sacreBLEU and chrF of greedy and beam-search translations of a split.
+
+    Deterministic (the manifest's metrics are re-checked by a test); decoding
+    speed is measured by `bench/translation_speed.py` instead.
+    """
+    sources, references = split_texts(dataset, split, data_dir, limit)
     beam_size = preprocessor.decoding["beam_size"]
     alpha = preprocessor.decoding["length_penalty"]
-    metrics = {"pairs": len(pairs)}
+    metrics = {"pairs": len(sources)}
     for name, k, a in (("greedy", 1, 0.0), (f"beam{beam_size}", beam_size, alpha)):
         hypotheses, _ = translate_texts(model, preprocessor, sources, k, a)
         for key, value in score(hypotheses, references).items():

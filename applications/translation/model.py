@@ -25,7 +25,7 @@ def embeddings_initializer(config):
     stddev = config.get("embedding_stddev")
     if stddev is None:
         return "uniform"
-    return keras.initializers.RandomNormal(stddev=stddev, seed=None)
+    return keras.initializers.RandomNormal(stddev=stddev)
 
 
 def build_encoder(config):

@@ -32,8 +32,8 @@ def main(argv=None):
                        f"beam_size={args.beam_size}, alphas={args.alphas}\n")
 
     from applications.translation import APPLICATION
-    from applications.translation import _load_data
     from applications.translation.evaluate_lib import score
+    from applications.translation.evaluate_lib import split_texts
     from applications.translation.evaluate_lib import translate_texts
     from applications.translation.preprocessing import DECODING_FILE
     from zoo.io import write_json_atomic
@@ -42,9 +42,7 @@ def main(argv=None):
         model, preprocessor, _ = APPLICATION.from_pretrained(args.weights)
     except ValueError as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    pairs = list(_load_data(args.dataset, "validation", args.data_dir).as_numpy_iterator())
-    sources = [s.decode() for s, _ in pairs]
-    references = [t.decode() for _, t in pairs]
+    sources, references = split_texts(args.dataset, "validation", args.data_dir)
     results = {}
     hypotheses, _ = translate_texts(model, preprocessor, sources, 1, 0.0)
     results["greedy"] = score(hypotheses, references)

@@ -95,6 +95,15 @@ def test_set_overrides_the_preset_and_is_recorded(tmp_path):
     assert any(getattr(layer, "units", None) == 5 for layer in model.layers)
 
 
+def test_resume_accepts_only_the_recorded_values(trained, capsys):
+    common = ["--output-dir", trained, "--verbose", "0", "--resume", "--epochs", "2"]
+    cli.train_main(toy_app.APPLICATION, common + ["--set", "units=8"])  # as recorded
+    with pytest.raises(SystemExit) as exit_info:
+        cli.train_main(toy_app.APPLICATION, common + ["--set", "units=9"])
+    assert exit_info.value.code == 2
+    assert "--set cannot change it. Received: --set units=9" in capsys.readouterr().err
+
+
 def test_apply_overrides_types():
     config = {"rate": 1e-3, "name": "a", "extra": None, "flag": False}
     new = cli.apply_overrides(config, [("rate", 2), ("extra", 0.5), ("flag", True)])

@@ -1,6 +1,27 @@
 """Helpers shared by the attention layers."""
 
+import keras
 from keras import ops
+
+
+class AttentionBase(keras.layers.Layer):
+    """What the attention layers share: a call
+    `(query, memory, keys=None, mask=None) -> (context, weights)`.
+
+    The memory's mask is an input (`mask`), consumed by the softmax; the
+    outputs have no time axis, so they carry no Keras mask (and Keras does
+    not warn that one is dropped).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, *args, **kwargs):
+        return None
+
+    def compute_output_shape(self, query_shape, memory_shape, keys_shape=None, mask_shape=None):
+        return (query_shape[0], memory_shape[-1]), (query_shape[0], memory_shape[1])
 
 
 def masked_softmax(scores, mask=None):

@@ -3,11 +3,12 @@
 import keras
 from keras import ops
 
+from zoo.layers._attention import AttentionBase
 from zoo.layers._attention import attend
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class BahdanauAttention(keras.layers.Layer):
+class BahdanauAttention(AttentionBase):
     """Additive attention: `score(q, m_s) = v . tanh(W_q q + W_k m_s)`.
 
     Built for step-by-step decoders: `precompute_keys(memory)` projects the
@@ -47,8 +48,6 @@ class BahdanauAttention(keras.layers.Layer):
 
     def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        # The memory's mask is an input here; see `compute_mask`.
-        self.supports_masking = True
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"`units` must be a positive int. Received: units={units!r}")
         self.units = units
@@ -78,13 +77,6 @@ class BahdanauAttention(keras.layers.Layer):
         hidden = ops.tanh(keys + ops.expand_dims(ops.matmul(query, self.query_kernel), 1))
         scores = ops.sum(hidden * self.score_vector, axis=-1)
         return attend(scores, memory, mask)
-
-    def compute_mask(self, *args, **kwargs):
-        # `(context, weights)` have no time axis, so they carry no mask.
-        return None
-
-    def compute_output_shape(self, query_shape, memory_shape, keys_shape=None, mask_shape=None):
-        return (query_shape[0], memory_shape[-1]), (query_shape[0], memory_shape[1])
 
     def get_config(self):
         config = super().get_config()

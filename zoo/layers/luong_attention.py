@@ -3,11 +3,12 @@
 import keras
 from keras import ops
 
+from zoo.layers._attention import AttentionBase
 from zoo.layers._attention import attend
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(AttentionBase):
     """Multiplicative attention: `score(q, m_s) = q . W_a m_s` ("general").
 
     With `score="dot"` there is no `W_a` (`score = q . m_s`, which needs
@@ -45,8 +46,6 @@ class LuongAttention(keras.layers.Layer):
 
     def __init__(self, score="general", kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        # The memory's mask is an input here; see `compute_mask`.
-        self.supports_masking = True
         if score not in ("general", "dot"):
             raise ValueError(
                 f'`score` must be "general" or "dot". Received: score={score!r}'
@@ -75,13 +74,6 @@ class LuongAttention(keras.layers.Layer):
             keys = self.precompute_keys(memory)
         scores = ops.sum(keys * ops.expand_dims(query, 1), axis=-1)
         return attend(scores, memory, mask)
-
-    def compute_mask(self, *args, **kwargs):
-        # `(context, weights)` have no time axis, so they carry no mask.
-        return None
-
-    def compute_output_shape(self, query_shape, memory_shape, keys_shape=None, mask_shape=None):
-        return (query_shape[0], memory_shape[-1]), (query_shape[0], memory_shape[1])
 
     def get_config(self):
         config = super().get_config()
