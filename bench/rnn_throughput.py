@@ -22,6 +22,10 @@ Compile settings, reported separately so that no ratio mixes them silently:
   possible (and then silently fall back to no XLA), so their `jit` variant
   is built with `use_cudnn=False`, which on a CPU changes nothing else.
   The effective setting (`model.jit_compile` after compiling) is recorded.
+- `plain` (zoo only, TensorFlow backend, with `default`): the zoo layer
+  built with `jit_compile=False`, i.e. without its own XLA-compiled
+  inference loop (`zoo.layers.RNN`'s `jit_compile="auto"`); training is the
+  same code as `default`.
 
 Ratios printed: zoo/keras with the same compile setting (`default`, `jit`),
 and zoo(jit) / keras(default), labelled as such.
@@ -86,6 +90,9 @@ def parse_args(argv=None):
     p.add_argument(
         "--no-inference", action="store_true", help="time training only"
     )
+    p.add_argument(
+        "--no-training", action="store_true", help="time inference only"
+    )
     p.add_argument("--json", default=None, help="write all results here")
     return p.parse_args(argv)
 
@@ -128,6 +135,8 @@ def main(argv=None):
             kwargs["use_peepholes"] = True
         if name == "LSTM-layernorm":
             kwargs["layer_normalization"] = True
+        if setting == "plain":
+            kwargs["jit_compile"] = False
         return getattr(zoo.layers, base)(hidden, **kwargs)
 
     def build_model(impl, name, shape, setting, seed):
@@ -136,7 +145,7 @@ def main(argv=None):
         inputs = keras.Input((steps, features), batch_size=batch)
         x = build_layer(impl, name, hidden, setting)(inputs)
         model = keras.Model(inputs, keras.layers.Dense(1)(x))
-        compile_kwargs = {} if setting == "default" else {"jit_compile": True}
+        compile_kwargs = {"jit_compile": True} if setting == "jit" else {}
         model.compile(optimizer="adam", loss="mse", **compile_kwargs)
         return model
 
@@ -159,13 +168,16 @@ def main(argv=None):
                     keras_names.append((base, setting))
                     variants.append(("keras", base, setting))
                 variants.append(("zoo", name, setting))
+                if setting == "default" and backend == "tensorflow":
+                    variants.append(("zoo", name, "plain"))
         models = {}
         t0 = time.perf_counter()
         for i, v in enumerate(variants):
             impl, name, setting = v
             m = build_model(impl, name, shape, setting, seed=i)
             for _ in range(args.warmup):
-                m.train_on_batch(x, y)
+                if not args.no_training:
+                    m.train_on_batch(x, y)
                 if not args.no_inference:
                     m.predict_on_batch(x)
             models[v] = m
@@ -177,10 +189,11 @@ def main(argv=None):
             order = variants[r % len(variants):] + variants[: r % len(variants)]
             for v in order:
                 m = models[v]
-                t = time.perf_counter()
-                for _ in range(args.steps):
-                    m.train_on_batch(x, y)
-                train[v].append(args.steps * batch / (time.perf_counter() - t))
+                if not args.no_training:
+                    t = time.perf_counter()
+                    for _ in range(args.steps):
+                        m.train_on_batch(x, y)
+                    train[v].append(args.steps * batch / (time.perf_counter() - t))
                 if not args.no_inference:
                     t = time.perf_counter()
                     for _ in range(args.steps):
@@ -223,6 +236,8 @@ def main(argv=None):
                   f"{row['train_seq_per_s']:12.1f} {row['infer_seq_per_s']:12.1f}")
         print(f"{'ratio zoo/keras':44s} {'train':>7s} {'infer':>7s}")
         pairs = [(s, s) for s in settings]
+        if "default" in settings and backend == "tensorflow":
+            pairs.append(("plain", "default"))
         if settings == ["default", "jit"]:
             pairs.append(("jit", "default"))
         for name in layers:

@@ -1,6 +1,43 @@
 """SavedModel export in TensorFlow Serving's layout (`DIR/<model>/<version>/`)."""
 
+import contextlib
 import os
+
+
+@contextlib.contextmanager
+def plain_recurrent_loops(*roots):
+    """Trace the zoo's recurrent layers under `roots` without XLA functions.
+
+    `zoo.layers.RNN` compiles its inference loop with XLA by itself
+    (`jit_compile="auto"`); a SavedModel holding such a function runs in
+    TensorFlow Serving only when it is started with
+    `--xla_cpu_compilation_enabled=true`. Inside this context every zoo
+    recurrent layer reachable from `roots` (models, layers) runs its plain
+    loop; the setting is restored on exit.
+
+    Example:
+
+    ```python
+    with plain_recurrent_loops(model):
+        model.export("exported")
+    ```
+    """
+    from zoo.layers.rnn import RNN
+
+    saved = []
+    seen = set()
+    for root in roots:
+        layers = root._flatten_layers() if hasattr(root, "_flatten_layers") else []
+        for layer in layers:
+            if isinstance(layer, RNN) and id(layer) not in seen:
+                seen.add(id(layer))
+                saved.append((layer, layer.jit_compile))
+                layer.jit_compile = False
+    try:
+        yield
+    finally:
+        for layer, value in saved:
+            layer.jit_compile = value
 
 
 def export_saved_model(model, endpoints, directory, model_name, version=1, track=()):
@@ -32,13 +69,16 @@ def export_saved_model(model, endpoints, directory, model_name, version=1, track
     if not isinstance(version, int) or version < 1:
         raise ValueError(f"`version` must be a positive integer. Received: version={version!r}")
     path = os.path.join(str(directory), model_name, str(version))
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    for resource in track:
-        archive.track(resource)
-    first = endpoints[0]
-    archive.add_endpoint("serving_default", first.fn, first.input_signature)
-    for endpoint in endpoints:
-        archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
-    archive.write_out(path, verbose=False)
+    # Functions are traced while the archive is written: without the zoo's
+    # own XLA loops, so that TensorFlow Serving runs the model as it is.
+    with plain_recurrent_loops(model, *track):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for resource in track:
+            archive.track(resource)
+        first = endpoints[0]
+        archive.add_endpoint("serving_default", first.fn, first.input_signature)
+        for endpoint in endpoints:
+            archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
+        archive.write_out(path, verbose=False)
     return path

@@ -41,6 +41,7 @@ class CellRNN(RNN):
         unroll=False,
         zero_output_for_mask=False,
         use_cudnn="auto",
+        jit_compile="auto",
         **kwargs,
     ):
         if use_cudnn not in ("auto", True, False):
@@ -67,6 +68,7 @@ class CellRNN(RNN):
             stateful=stateful,
             unroll=unroll,
             zero_output_for_mask=zero_output_for_mask,
+            jit_compile=jit_compile,
             **kwargs,
         )
         self.use_cudnn = use_cudnn

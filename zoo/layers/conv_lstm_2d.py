@@ -17,7 +17,7 @@ class ConvLSTM2D(CellRNN):
         filters: number of output feature maps.
         kernel_size: int or pair.
         return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask: as in `zoo.layers.RNN`.
+            zero_output_for_mask, jit_compile: as in `zoo.layers.RNN`.
         **kwargs: the arguments of `zoo.layers.ConvLSTM2DCell` (`strides`,
             `padding`, `data_format`, `dilation_rate`, activations,
             initializers, regularizers, constraints, dropout, `seed`) and of

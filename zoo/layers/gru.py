@@ -18,7 +18,7 @@ class GRU(CellRNN):
         units: dimensionality of the output and state.
         use_cudnn: `"auto"`, `True` or `False`, as in `zoo.layers.LSTM`.
         return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask: as in `zoo.layers.RNN`.
+            zero_output_for_mask, jit_compile: as in `zoo.layers.RNN`.
         **kwargs: the arguments of `zoo.layers.GRUCell` (`reset_after`,
             activations, initializers, regularizers, constraints, dropout,
             `seed`) and of the base layer.

@@ -21,7 +21,7 @@ class LSTM(CellRNN):
         use_cudnn: `"auto"` (use a fused kernel where possible), `True`
             (require one) or `False`.
         return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask: as in `zoo.layers.RNN`.
+            zero_output_for_mask, jit_compile: as in `zoo.layers.RNN`.
         **kwargs: the arguments of `zoo.layers.LSTMCell` (`activation`,
             `recurrent_activation`, `use_bias`, `unit_forget_bias`,
             `use_peepholes`, `layer_normalization`, initializers,

@@ -14,7 +14,7 @@ class SimpleRNN(CellRNN):
     Args:
         units: dimensionality of the output and state.
         return_sequences, return_state, go_backwards, stateful, unroll,
-            zero_output_for_mask: as in `zoo.layers.RNN`.
+            zero_output_for_mask, jit_compile: as in `zoo.layers.RNN`.
         **kwargs: the arguments of `zoo.layers.SimpleRNNCell` and of the
             base layer.
 

@@ -5,7 +5,8 @@ one-element `TensorArray`, requires the per-step output to have the carry's
 structure, and sets no `maximum_iterations`, so XLA cannot compile its
 gradient. Recurrent layers need a tighter loop: this module dispatches to
 `tf.while_loop` (with `maximum_iterations`), `jax.lax.scan`, or a Python loop
-(torch, numpy), and is the only place in `zoo.layers` that knows the backend.
+(torch, numpy). It and `zoo.ops.compile` are the only modules the zoo's
+layers use that know the backend.
 """
 
 import keras

@@ -89,6 +89,26 @@ def test_states_and_initial_state_match_keras(name, kwargs):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
 
 
+@pytest.mark.parametrize("name,kwargs", VECTOR_PAIRS, ids=lambda v: str(v))
+@pytest.mark.parametrize("mask_kind,return_sequences,go_backwards", CASES[1::2])
+def test_compiled_inference_loop_matches_keras(name, kwargs, mask_kind, return_sequences, go_backwards):
+    # `jit_compile=True`: on TensorFlow the XLA-compiled inference loop (each
+    # step projecting its own input), eager calls included; elsewhere the
+    # plain loop. Outputs and gradients (training=False) equal Keras's.
+    x = np.random.default_rng(6).standard_normal((4, 7, 3)).astype("float32")
+    zoo_layer, keras_layer = _pair(
+        name, kwargs, return_sequences=return_sequences, go_backwards=go_backwards
+    )
+    zoo_layer.jit_compile = True
+    _copy_weights(zoo_layer, keras_layer, x)
+    mask = _mask(mask_kind, 4, 7)
+    call_kwargs = {} if mask is None else {"mask": mask}
+    out_zoo, g_zoo, w = gradients(zoo_layer, x, call_kwargs)
+    out_ref, g_ref, _ = gradients(keras_layer, x, call_kwargs, output_weights=w)
+    np.testing.assert_allclose(out_zoo, out_ref, atol=1e-5)
+    assert_same_gradients(g_zoo, g_ref, atol=1e-5)
+
+
 @pytest.mark.parametrize("mask_kind", ["none", "right_padded"])
 @pytest.mark.parametrize(
     "kwargs",
@@ -103,7 +123,9 @@ def test_conv_lstm_2d_matches_keras(kwargs, mask_kind):
     if mask_kind != "none" and keras.backend.backend() == "jax":
         pytest.skip("keras.layers.ConvLSTM2D fails with a mask on JAX (Keras 3.15)")
     x = np.random.default_rng(3).standard_normal((3, 4, 9, 9, 2)).astype("float32")
-    zoo_layer = zoo.layers.ConvLSTM2D(3, 3, **kwargs)
+    # One case through the compiled inference loop (`jit_compile=True`).
+    jit = mask_kind == "right_padded" and kwargs.get("strides") == 2
+    zoo_layer = zoo.layers.ConvLSTM2D(3, 3, jit_compile=jit or "auto", **kwargs)
     keras_layer = keras.layers.ConvLSTM2D(3, 3, **kwargs)
     _copy_weights(zoo_layer, keras_layer, x)
     mask = _mask(mask_kind, 3, 4)

@@ -1,0 +1,142 @@
+"""The XLA-compiled inference loop of `zoo.layers.RNN` (`jit_compile`).
+
+On the TensorFlow backend a zoo recurrent layer runs its inference loop
+as one XLA function; these tests pin when it does, that the numbers are
+the plain loop's, and that exports for TensorFlow Serving stay XLA-free.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo.layers
+from zoo.export import export_saved_model
+from zoo.export import plain_recurrent_loops
+from zoo.ops import contains_xla_function
+
+tf_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="XLA loop is TensorFlow's"
+)
+
+LAYERS = [
+    ("SimpleRNN", {}),
+    ("LSTM", {}),
+    ("LSTM", {"use_peepholes": True, "layer_normalization": True}),
+    ("GRU", {"reset_after": True}),
+    ("GRU", {"reset_after": False}),
+]
+
+
+def _model(name, kwargs, jit_compile, steps=6, **layer_kwargs):
+    inputs = keras.Input((steps, 3))
+    layer = getattr(zoo.layers, name)(5, jit_compile=jit_compile, **kwargs, **layer_kwargs)
+    return keras.Model(inputs, layer(inputs)), layer
+
+
+def _data(steps=6):
+    return np.random.default_rng(0).standard_normal((4, steps, 3)).astype("float32")
+
+
+def test_jit_compile_round_trips_and_is_checked():
+    layer = zoo.layers.GRU(3, jit_compile=False)
+    config = layer.get_config()
+    assert config["jit_compile"] is False
+    assert zoo.layers.GRU.from_config(config).jit_compile is False
+    assert zoo.layers.RNN(zoo.layers.LSTMCell(2)).get_config()["jit_compile"] == "auto"
+    with pytest.raises(ValueError, match=r"jit_compile.*Received: jit_compile='yes'"):
+        zoo.layers.LSTM(3, jit_compile="yes")
+
+
+@tf_only
+@pytest.mark.parametrize("name,kwargs", LAYERS, ids=str)
+def test_predict_runs_the_compiled_loop_with_the_plain_loops_numbers(name, kwargs):
+    x = _data()
+    compiled, layer = _model(name, kwargs, "auto", return_sequences=True)
+    plain, plain_layer = _model(name, kwargs, False, return_sequences=True)
+    plain_layer.set_weights(layer.get_weights())
+    mask = np.ones((4, 6), bool)
+    mask[1, 3:] = mask[2, 0] = False
+    got = compiled.predict(x, verbose=0, batch_size=4)
+    assert layer._compiled_inference.fn is not None  # predict traced the XLA loop
+    np.testing.assert_allclose(got, plain.predict(x, verbose=0, batch_size=4), atol=1e-5)
+    assert plain_layer._compiled_inference.fn is None
+    # The same with a mask, through a `tf.function` (a traced graph).
+    import tensorflow as tf
+
+    run = tf.function(lambda a, m: layer(a, mask=m))
+    np.testing.assert_allclose(run(x, mask), plain_layer(x, mask=mask), atol=1e-5)
+
+
+@tf_only
+def test_eager_calls_unknown_lengths_and_training_keep_the_plain_loop():
+    import tensorflow as tf
+
+    x = _data()
+    layer = zoo.layers.LSTM(5)
+    layer(x)  # eager
+    assert layer._compiled_inference.fn is None
+    unknown = tf.function(
+        lambda a: layer(a), input_signature=[tf.TensorSpec((None, None, 3), "float32")]
+    )
+    unknown(x)
+    assert layer._compiled_inference.fn is None
+    inputs = keras.Input((6, 3))
+    model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    model.train_on_batch(x, np.zeros((4, 1), "float32"))
+    assert layer._compiled_inference.fn is None
+    # `True` compiles eager calls and unknown lengths too.
+    forced = zoo.layers.LSTM(5, jit_compile=True)
+    forced(x)
+    assert forced._compiled_inference.fn is not None
+    forced.set_weights(layer.get_weights())
+    np.testing.assert_allclose(forced(x), layer(x), atol=1e-5)
+
+
+@tf_only
+def test_gradients_through_the_compiled_loop_match_the_plain_loop():
+    import tensorflow as tf
+
+    x = tf.constant(_data())
+    forced = zoo.layers.GRU(5, jit_compile=True, return_sequences=True, go_backwards=True)
+    plain = zoo.layers.GRU(5, jit_compile=False, return_sequences=True, go_backwards=True)
+    forced(x)
+    plain(x)
+    plain.set_weights(forced.get_weights())
+
+    def grads(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=False) ** 2)
+        return tape.gradient(loss, [x] + layer.trainable_weights)
+
+    for a, b in zip(grads(forced), grads(plain)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@tf_only
+def test_zoo_export_holds_no_xla_function_and_model_export_can_avoid_it(tmp_path):
+    from zoo.application import Endpoint
+    import tensorflow as tf
+
+    x = _data()
+    model, layer = _model("LSTM", {}, "auto")
+    model.predict(x, verbose=0)
+    spec = tf.TensorSpec((None, 6, 3), "float32")
+    path = export_saved_model(
+        model, [Endpoint("serve", lambda a: model(a), [spec])], tmp_path / "zoo", "m"
+    )
+    assert not contains_xla_function(path)
+    assert layer.jit_compile == "auto"  # restored
+    np.testing.assert_allclose(
+        tf.saved_model.load(path).signatures["serving_default"](tf.constant(x))["output_0"],
+        model.predict(x, verbose=0),
+        atol=1e-5,
+    )
+    # A bare `model.export` traces the XLA loop (a static length) ...
+    model.export(str(tmp_path / "bare"), format="tf_saved_model", verbose=False)
+    assert contains_xla_function(tmp_path / "bare")
+    # ... unless it runs inside `plain_recurrent_loops`.
+    with plain_recurrent_loops(model):
+        model.export(str(tmp_path / "plain"), format="tf_saved_model", verbose=False)
+    assert not contains_xla_function(tmp_path / "plain")

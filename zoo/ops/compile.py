@@ -1,0 +1,109 @@
+"""Compiling one function with XLA where the backend does not already.
+
+On the JAX backend everything a Keras model runs is compiled by `jax.jit`;
+on the TensorFlow backend Keras compiles nothing with XLA on a CPU-only
+machine (`jit_compile="auto"` resolves to False there) and leaves it to
+`model.compile(jit_compile=True)` elsewhere. A recurrent layer's time loop
+is where XLA pays most (one fused computation per step instead of a dozen
+small kernels and the loop's control ops), so `zoo.layers.RNN` can compile
+its inference loop by itself; these are the backend-specific pieces.
+"""
+
+import keras
+
+
+def compiles_functions():
+    """Whether `xla_function` compiles anything on this backend."""
+    return keras.backend.backend() == "tensorflow"
+
+
+def in_graph():
+    """True while a graph is traced (a `tf.function`, `model.predict`)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.executing_eagerly()
+
+
+def xla_function(fn):
+    """`fn` as one XLA computation (TensorFlow: `tf.function(jit_compile=True)`).
+
+    `fn(*args)` takes nested structures of tensors (and `None`) and returns
+    one; it must not read variables (pass their values as arguments, e.g.
+    under `keras.StatelessScope`). It traces and compiles once per distinct
+    input signature (shapes and dtypes), so call it with stable shapes.
+
+    The result stays differentiable with respect to its floating-point
+    arguments: TensorFlow cannot differentiate an XLA-compiled while loop
+    from outside it (the loop's accumulators cannot cross the XLA boundary),
+    so the forward pass runs the compiled function on inputs the tape does
+    not see, and the backward pass runs `fn` again, uncompiled, under its own
+    tape. On other backends `fn` is returned unchanged.
+    """
+    if not compiles_functions():
+        return fn
+    import tensorflow as tf
+
+    compiled = tf.function(fn, jit_compile=True, autograph=False)
+
+    def call(*args):
+        flat_args = tf.nest.flatten(args)
+        floats = [
+            i
+            for i, a in enumerate(flat_args)
+            if a is not None and tf.as_dtype(a.dtype).is_floating
+        ]
+
+        def with_floats(values):
+            flat = list(flat_args)
+            for i, v in zip(floats, values):
+                flat[i] = v
+            return tf.nest.pack_sequence_as(args, flat)
+
+        structure = {}
+
+        def present(result):
+            return [o for o in tf.nest.flatten(result) if o is not None]
+
+        @tf.custom_gradient
+        def run(*values):
+            result = compiled(*with_floats([tf.stop_gradient(v) for v in values]))
+            structure["result"] = result
+
+            def grad(*upstream):
+                with tf.GradientTape() as tape:
+                    tape.watch(values)
+                    again = present(fn(*with_floats(values)))
+                return tape.gradient(again, list(values), output_gradients=list(upstream))
+
+            return present(result), grad
+
+        values = [tf.convert_to_tensor(flat_args[i]) for i in floats]
+        outputs = iter(run(*values))
+        result = structure["result"]
+        flat = [None if o is None else next(outputs) for o in tf.nest.flatten(result)]
+        return tf.nest.pack_sequence_as(result, flat)
+
+    return call
+
+
+def contains_xla_function(saved_model_dir):
+    """Whether a SavedModel's graph holds a function that must be XLA-compiled.
+
+    TensorFlow Serving refuses to run such functions unless it is started
+    with `--xla_cpu_compilation_enabled=true`; the zoo's exports contain none.
+    """
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    path = tf.io.gfile.join(str(saved_model_dir), "saved_model.pb")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        proto.ParseFromString(f.read())
+    for meta_graph in proto.meta_graphs:
+        for function in meta_graph.graph_def.library.function:
+            attr = function.attr.get("_XlaMustCompile")
+            if attr is not None and attr.b:
+                return True
+    return False
