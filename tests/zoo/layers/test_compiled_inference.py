@@ -94,6 +94,21 @@ def test_eager_calls_unknown_lengths_and_training_keep_the_plain_loop():
 
 
 @tf_only
+def test_mixed_precision():
+    x = _data()
+    inputs = keras.Input((6, 3))
+    compiled = zoo.layers.LSTM(5, dtype="mixed_float16")
+    plain = zoo.layers.LSTM(5, dtype="mixed_float16", jit_compile=False)
+    a = keras.Model(inputs, compiled(inputs))
+    b = keras.Model(inputs, plain(inputs))
+    plain.set_weights(compiled.get_weights())
+    got = a.predict(x, verbose=0)
+    assert compiled._compiled_inference.fn is not None
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got, b.predict(x, verbose=0), atol=2e-3)
+
+
+@tf_only
 def test_gradients_through_the_compiled_loop_match_the_plain_loop():
     import tensorflow as tf
 

@@ -65,10 +65,16 @@ CASES = [
 @pytest.mark.parametrize("name,kwargs", VECTOR_PAIRS, ids=lambda v: str(v))
 @pytest.mark.parametrize("mask_kind,return_sequences,go_backwards", CASES)
 def test_vector_layers_match_keras(name, kwargs, mask_kind, return_sequences, go_backwards):
-    x = np.random.default_rng(1).standard_normal((4, 7, 3)).astype("float32")
+    _check_vector_layer(name, kwargs, mask_kind, return_sequences, go_backwards, seed=1)
+
+
+def _check_vector_layer(name, kwargs, mask_kind, return_sequences, go_backwards, seed, jit_compile="auto"):
+    """Outputs and gradients of a zoo layer and its Keras twin, same weights."""
+    x = np.random.default_rng(seed).standard_normal((4, 7, 3)).astype("float32")
     zoo_layer, keras_layer = _pair(
         name, kwargs, return_sequences=return_sequences, go_backwards=go_backwards
     )
+    zoo_layer.jit_compile = jit_compile
     _copy_weights(zoo_layer, keras_layer, x)
     mask = _mask(mask_kind, 4, 7)
     call_kwargs = {} if mask is None else {"mask": mask}
@@ -95,18 +101,9 @@ def test_compiled_inference_loop_matches_keras(name, kwargs, mask_kind, return_s
     # `jit_compile=True`: on TensorFlow the XLA-compiled inference loop (each
     # step projecting its own input), eager calls included; elsewhere the
     # plain loop. Outputs and gradients (training=False) equal Keras's.
-    x = np.random.default_rng(6).standard_normal((4, 7, 3)).astype("float32")
-    zoo_layer, keras_layer = _pair(
-        name, kwargs, return_sequences=return_sequences, go_backwards=go_backwards
+    _check_vector_layer(
+        name, kwargs, mask_kind, return_sequences, go_backwards, seed=6, jit_compile=True
     )
-    zoo_layer.jit_compile = True
-    _copy_weights(zoo_layer, keras_layer, x)
-    mask = _mask(mask_kind, 4, 7)
-    call_kwargs = {} if mask is None else {"mask": mask}
-    out_zoo, g_zoo, w = gradients(zoo_layer, x, call_kwargs)
-    out_ref, g_ref, _ = gradients(keras_layer, x, call_kwargs, output_weights=w)
-    np.testing.assert_allclose(out_zoo, out_ref, atol=1e-5)
-    assert_same_gradients(g_zoo, g_ref, atol=1e-5)
 
 
 @pytest.mark.parametrize("mask_kind", ["none", "right_padded"])
