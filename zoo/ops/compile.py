@@ -31,8 +31,9 @@ def xla_function(fn):
 
     `fn(*args)` takes nested structures of tensors (and `None`) and returns
     one; it must not read variables (pass their values as arguments, e.g.
-    under `keras.StatelessScope`). It traces and compiles once per distinct
-    input signature (shapes and dtypes), so call it with stable shapes.
+    under `keras.StatelessScope`). XLA compiles it once per distinct input
+    shape (tracing generalizes to unknown dimensions after the first
+    retrace), so call it with stable shapes.
 
     The result stays differentiable with respect to its floating-point
     arguments: TensorFlow cannot differentiate an XLA-compiled while loop
@@ -45,7 +46,7 @@ def xla_function(fn):
         return fn
     import tensorflow as tf
 
-    compiled = tf.function(fn, jit_compile=True, autograph=False)
+    compiled = tf.function(fn, jit_compile=True, autograph=False, reduce_retracing=True)
 
     def call(*args):
         flat_args = tf.nest.flatten(args)

@@ -94,6 +94,32 @@ def test_eager_calls_unknown_lengths_and_training_keep_the_plain_loop():
 
 
 @tf_only
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_states_initial_states_and_stateful_layers(name):
+    x = _data()
+    n_states = 2 if name == "LSTM" else 1
+    init = [np.full((4, 5), 0.3 * (i + 1), "float32") for i in range(n_states)]
+    forced = getattr(zoo.layers, name)(5, jit_compile=True, return_state=True)
+    plain = getattr(zoo.layers, name)(5, jit_compile=False, return_state=True)
+    forced(x)
+    plain(x)
+    plain.set_weights(forced.get_weights())
+    for a, b in zip(forced(x, initial_state=init), plain(x, initial_state=init)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # Stateful: the final states of one predict call start the next one.
+    outputs = []
+    for jit_compile in ("auto", False):
+        inputs = keras.Input((6, 3), batch_size=4)
+        layer = getattr(zoo.layers, name)(5, stateful=True, jit_compile=jit_compile)
+        model = keras.Model(inputs, layer(inputs))
+        layer.cell.set_weights(forced.cell.get_weights())
+        outputs.append([model.predict_on_batch(x), model.predict_on_batch(x)])
+        assert (layer._compiled_inference.fn is not None) == (jit_compile == "auto")
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+    assert np.abs(outputs[0][0] - outputs[0][1]).max() > 1e-3  # the state carried
+
+
+@tf_only
 def test_mixed_precision():
     x = _data()
     inputs = keras.Input((6, 3))
