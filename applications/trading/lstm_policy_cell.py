@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from zoo.layers._utils import check_units
-from zoo.layers._utils import project_sequence
+from zoo.layers import check_units
+from zoo.layers import project_sequence
 from zoo.layers.lstm_cell import LSTMCell
 from zoo.layers.recurrent_cell import RecurrentCell
 

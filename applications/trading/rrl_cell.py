@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from zoo.layers._utils import project_sequence
+from zoo.layers import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 
 

@@ -1,5 +1,11 @@
-"""Recurrent cells and layers, written in `keras.ops` (TensorFlow, JAX, torch)."""
+"""Recurrent cells and layers, written in `keras.ops` (TensorFlow, JAX, torch).
 
+`project_sequence` and `check_units` are the helpers the zoo's own cells
+use, public for cells written elsewhere (subclasses of `RecurrentCell`).
+"""
+
+from zoo.layers._utils import check_units
+from zoo.layers._utils import project_sequence
 from zoo.layers.bahdanau_attention import BahdanauAttention
 from zoo.layers.conv_lstm_2d import ConvLSTM2D
 from zoo.layers.conv_lstm_2d_cell import ConvLSTM2DCell
@@ -28,4 +34,6 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "StackedRNN",
+    "check_units",
+    "project_sequence",
 ]

@@ -19,7 +19,11 @@ class RecurrentCell(keras.layers.Layer):
 
     Calling the cell directly (`cell(x_t, states)`) runs all three for a
     single step, so cells also work step by step in decoders and inside
-    `keras.layers.RNN`.
+    `keras.layers.RNN`. `project_inputs` must treat every step alike (no
+    statistics across time): the XLA-compiled inference loop of
+    `zoo.layers.RNN` (TensorFlow backend) calls it on one step at a time,
+    as a sequence of length 1. `zoo.layers.project_sequence` does the usual
+    `x @ W + b` for any length.
 
     Args:
         kernel_initializer: initializer of the input weights (`kernel`).
