@@ -5,6 +5,7 @@ from zoo.layers._utils import check_units
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.ops import scan
+from zoo.ops import xla_function
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -116,7 +117,9 @@ class GRUCell(RecurrentCell):
         h = z * h_prev + (1.0 - z) * n
         return h, [h]
 
-    def scan_with_gradient(self, projected, states, context, return_sequences):
+    def scan_with_gradient(
+        self, projected, states, context, return_sequences, compile_loops=False
+    ):
         """The whole loop with a hand-written backward pass (BPTT).
 
         As `zoo.layers.LSTMCell.scan_with_gradient`: returns
@@ -133,6 +136,9 @@ class GRUCell(RecurrentCell):
             return None
         units = self.units
         length = projected.shape[0]
+        # Each loop as one XLA function (its arguments explicit, so that the
+        # tape never sees the compiled while loop).
+        compiled = xla_function if compile_loops else (lambda fn: fn)
         dtype = projected.dtype
         recurrent_kernel = ops.cast(ops.convert_to_tensor(self.recurrent_kernel), dtype)
         _, recurrent_bias = self._biases()
@@ -149,28 +155,33 @@ class GRUCell(RecurrentCell):
 
         @ops.custom_gradient
         def run(projected, h0, recurrent_kernel, recurrent_bias):
-            def forward(h, x):
-                x_z, x_r, x_n = ops.split(x, 3, axis=-1)
-                if reset_after:
-                    inner = ops.matmul(h, recurrent_kernel) + recurrent_bias
-                    h_z, h_r, h_n = ops.split(inner, 3, axis=-1)
-                    z = ops.sigmoid(x_z + h_z)
-                    r = ops.sigmoid(x_r + h_r)
-                    n = ops.tanh(x_n + r * h_n)
-                    extra = h_n
-                else:
-                    inner = ops.matmul(h, recurrent_kernel[:, : 2 * units])
-                    h_z, h_r = ops.split(inner, 2, axis=-1)
-                    z = ops.sigmoid(x_z + h_z)
-                    r = ops.sigmoid(x_r + h_r)
-                    n = ops.tanh(
-                        x_n + ops.matmul(r * h, recurrent_kernel[:, 2 * units :])
-                    )
-                    extra = r * h
-                h = z * h + (1.0 - z) * n
-                return h, ops.concatenate([z, r, n, extra, h], axis=-1)
+            def forward_loop(projected, h0, recurrent_kernel, recurrent_bias):
+                def forward(h, x):
+                    x_z, x_r, x_n = ops.split(x, 3, axis=-1)
+                    if reset_after:
+                        inner = ops.matmul(h, recurrent_kernel) + recurrent_bias
+                        h_z, h_r, h_n = ops.split(inner, 3, axis=-1)
+                        z = ops.sigmoid(x_z + h_z)
+                        r = ops.sigmoid(x_r + h_r)
+                        n = ops.tanh(x_n + r * h_n)
+                        extra = h_n
+                    else:
+                        inner = ops.matmul(h, recurrent_kernel[:, : 2 * units])
+                        h_z, h_r = ops.split(inner, 2, axis=-1)
+                        z = ops.sigmoid(x_z + h_z)
+                        r = ops.sigmoid(x_r + h_r)
+                        n = ops.tanh(
+                            x_n + ops.matmul(r * h, recurrent_kernel[:, 2 * units :])
+                        )
+                        extra = r * h
+                    h = z * h + (1.0 - z) * n
+                    return h, ops.concatenate([z, r, n, extra, h], axis=-1)
 
-            h_last, record = scan(forward, h0, projected, length=length)
+                return scan(forward, h0, projected, length=length)
+
+            h_last, record = compiled(forward_loop)(
+                projected, h0, recurrent_kernel, recurrent_bias
+            )
             hs = record[..., 4 * units :]
             outputs = (hs, h_last) if return_sequences else h_last
 
@@ -188,30 +199,33 @@ class GRUCell(RecurrentCell):
                 kernel_zr_t = ops.transpose(recurrent_kernel[:, : 2 * units])
                 kernel_n_t = ops.transpose(recurrent_kernel[:, 2 * units :])
 
-                def backward(d_h, x):
-                    rec = x["record"]
-                    z = rec[:, :units]
-                    r = rec[:, units : 2 * units]
-                    n = rec[:, 2 * units : 3 * units]
-                    extra = rec[:, 3 * units : 4 * units]
-                    h_prev = x["h_prev"]
-                    if "d_h" in x:
-                        d_h = d_h + x["d_h"]
-                    d_z = d_h * (h_prev - n) * z * (1.0 - z)
-                    d_n = d_h * (1.0 - z) * (1.0 - n * n)
-                    if reset_after:
-                        d_r = d_n * extra * r * (1.0 - r)
-                        d_inner = ops.concatenate([d_z, d_r, d_n * r], axis=-1)
-                        d_h_prev = d_h * z + ops.matmul(d_inner, kernel_t)
-                        return d_h_prev, ops.concatenate([d_z, d_r, d_n, d_n * r], axis=-1)
-                    d_rh = ops.matmul(d_n, kernel_n_t)
-                    d_r = d_rh * h_prev * r * (1.0 - r)
-                    d_zr = ops.concatenate([d_z, d_r], axis=-1)
-                    d_h_prev = d_h * z + d_rh * r + ops.matmul(d_zr, kernel_zr_t)
-                    return d_h_prev, ops.concatenate([d_zr, d_n], axis=-1)
+                def backward_loop(d_h, loop_xs, kernel_t, kernel_zr_t, kernel_n_t):
+                    def backward(d_h, x):
+                        rec = x["record"]
+                        z = rec[:, :units]
+                        r = rec[:, units : 2 * units]
+                        n = rec[:, 2 * units : 3 * units]
+                        extra = rec[:, 3 * units : 4 * units]
+                        h_prev = x["h_prev"]
+                        if "d_h" in x:
+                            d_h = d_h + x["d_h"]
+                        d_z = d_h * (h_prev - n) * z * (1.0 - z)
+                        d_n = d_h * (1.0 - z) * (1.0 - n * n)
+                        if reset_after:
+                            d_r = d_n * extra * r * (1.0 - r)
+                            d_inner = ops.concatenate([d_z, d_r, d_n * r], axis=-1)
+                            d_h_prev = d_h * z + ops.matmul(d_inner, kernel_t)
+                            return d_h_prev, ops.concatenate([d_z, d_r, d_n, d_n * r], axis=-1)
+                        d_rh = ops.matmul(d_n, kernel_n_t)
+                        d_r = d_rh * h_prev * r * (1.0 - r)
+                        d_zr = ops.concatenate([d_z, d_r], axis=-1)
+                        d_h_prev = d_h * z + d_rh * r + ops.matmul(d_zr, kernel_zr_t)
+                        return d_h_prev, ops.concatenate([d_zr, d_n], axis=-1)
 
-                d_h0, d_steps = scan(
-                    backward, d_h, loop_xs, length=length, reverse=True
+                    return scan(backward, d_h, loop_xs, length=length, reverse=True)
+
+                d_h0, d_steps = compiled(backward_loop)(
+                    d_h, loop_xs, kernel_t, kernel_zr_t, kernel_n_t
                 )
                 flat_h_prev_t = ops.transpose(ops.reshape(h_prev, (-1, units)))
                 if reset_after:

@@ -6,6 +6,7 @@ from zoo.layers._utils import gate_layer_norm
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.ops import scan
+from zoo.ops import xla_function
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -149,7 +150,9 @@ class LSTMCell(RecurrentCell):
         h = o * self.activation(c_out)
         return h, [h, c]
 
-    def scan_with_gradient(self, projected, states, context, return_sequences):
+    def scan_with_gradient(
+        self, projected, states, context, return_sequences, compile_loops=False
+    ):
         """The whole loop with a hand-written backward pass (BPTT).
 
         `projected` is the time-major output of `project_inputs`, in
@@ -164,6 +167,8 @@ class LSTMCell(RecurrentCell):
         with one matmul per step (`dz_t U^T`). The gradient of the
         recurrent kernel is then one matmul over the whole sequence, and the
         input projection's gradient flows on through `project_inputs`.
+        With `compile_loops` (TensorFlow; see `zoo.layers.RNN`'s
+        `jit_compile`) each of the two loops runs as one XLA function.
         """
         if (
             self.use_peepholes
@@ -175,22 +180,30 @@ class LSTMCell(RecurrentCell):
             return None
         units = self.units
         length = projected.shape[0]
+        # Each loop as one XLA function (its arguments explicit, so that the
+        # tape never sees the compiled while loop).
+        compiled = xla_function if compile_loops else (lambda fn: fn)
         recurrent_kernel = ops.cast(
             ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
         )
 
         @ops.custom_gradient
         def run(projected, h0, c0, recurrent_kernel):
-            def forward(carry, z_x):
-                h, c = carry
-                z = z_x + ops.matmul(h, recurrent_kernel)
-                i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
-                g = ops.tanh(z[:, 2 * units : 3 * units])
-                c = f * c + i * g
-                h = o * ops.tanh(c)
-                return (h, c), ops.concatenate([i, f, g, o, c, h], axis=-1)
+            def forward_loop(projected, h0, c0, recurrent_kernel):
+                def forward(carry, z_x):
+                    h, c = carry
+                    z = z_x + ops.matmul(h, recurrent_kernel)
+                    i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
+                    g = ops.tanh(z[:, 2 * units : 3 * units])
+                    c = f * c + i * g
+                    h = o * ops.tanh(c)
+                    return (h, c), ops.concatenate([i, f, g, o, c, h], axis=-1)
 
-            (h_last, c_last), record = scan(forward, (h0, c0), projected, length=length)
+                return scan(forward, (h0, c0), projected, length=length)
+
+            (h_last, c_last), record = compiled(forward_loop)(
+                projected, h0, c0, recurrent_kernel
+            )
             hs = record[..., 5 * units :]
             outputs = (hs, h_last, c_last) if return_sequences else (h_last, c_last)
 
@@ -211,32 +224,35 @@ class LSTMCell(RecurrentCell):
                 if return_sequences:
                     loop_xs["d_h"] = d_hs
 
-                def backward(carry, x):
-                    d_h, d_c = carry
-                    r = x["record"]
-                    i = r[:, :units]
-                    f = r[:, units : 2 * units]
-                    g = r[:, 2 * units : 3 * units]
-                    o = r[:, 3 * units : 4 * units]
-                    c = r[:, 4 * units : 5 * units]
-                    if "d_h" in x:
-                        d_h = d_h + x["d_h"]
-                    tanh_c = ops.tanh(c)
-                    d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
-                    d_z = ops.concatenate(
-                        [
-                            d_c * g * i * (1.0 - i),
-                            d_c * x["c_prev"] * f * (1.0 - f),
-                            d_c * i * (1.0 - g * g),
-                            d_h * tanh_c * o * (1.0 - o),
-                        ],
-                        axis=-1,
-                    )
-                    return (ops.matmul(d_z, kernel_t), d_c * f), d_z
+                def backward_loop(d_h, d_c, loop_xs, kernel_t):
+                    def backward(carry, x):
+                        d_h, d_c = carry
+                        r = x["record"]
+                        i = r[:, :units]
+                        f = r[:, units : 2 * units]
+                        g = r[:, 2 * units : 3 * units]
+                        o = r[:, 3 * units : 4 * units]
+                        c = r[:, 4 * units : 5 * units]
+                        if "d_h" in x:
+                            d_h = d_h + x["d_h"]
+                        tanh_c = ops.tanh(c)
+                        d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
+                        d_z = ops.concatenate(
+                            [
+                                d_c * g * i * (1.0 - i),
+                                d_c * x["c_prev"] * f * (1.0 - f),
+                                d_c * i * (1.0 - g * g),
+                                d_h * tanh_c * o * (1.0 - o),
+                            ],
+                            axis=-1,
+                        )
+                        return (ops.matmul(d_z, kernel_t), d_c * f), d_z
 
-                (d_h0, d_c0), d_zs = scan(
-                    backward, (d_h, d_c), loop_xs, length=length, reverse=True
-                )
+                    return scan(
+                        backward, (d_h, d_c), loop_xs, length=length, reverse=True
+                    )
+
+                (d_h0, d_c0), d_zs = compiled(backward_loop)(d_h, d_c, loop_xs, kernel_t)
                 d_kernel = ops.matmul(
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, 4 * units)),

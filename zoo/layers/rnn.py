@@ -33,13 +33,14 @@ class RNN(keras.layers.Layer):
     runs the loop with its hand-written backward pass instead of the
     autodiff of `step`'s loop; the numbers are the same.
 
-    Inference on the TensorFlow backend (`training=False`, as in
-    `model.predict` and `model.evaluate`) runs the time loop as one
-    XLA-compiled function (`jit_compile`), which Keras itself never does on
-    a CPU; inside it each step projects its own input (`x_t W`), which XLA
-    fuses with the recurrent matmul better than it reads a hoisted
-    `(time, batch, 4 * units)` projection. The numbers are those of the
-    plain loop up to float rounding.
+    On the TensorFlow backend the time loops run as XLA-compiled functions
+    (`jit_compile`), which Keras itself never does on a CPU: inference
+    (`training=False`, as in `model.predict` and `model.evaluate`) as one
+    function in which each step projects its own input (`x_t W`; XLA fuses
+    it with the recurrent matmul better than it reads a hoisted
+    `(time, batch, 4 * units)` projection), and training without a mask
+    as the forward and the reverse loop of `scan_with_gradient`, each one
+    function. The numbers are those of the plain loops up to float rounding.
 
     The cell's output at each step must be its first state (true of every
     zoo cell and of Keras's own cells).
@@ -57,12 +58,12 @@ class RNN(keras.layers.Layer):
         unroll: unroll the time loop in Python (short sequences only).
         zero_output_for_mask: output zeros at masked steps instead of
             repeating the last unmasked output (with `return_sequences`).
-        jit_compile: compile the inference loop with XLA (TensorFlow
-            backend; JAX compiles everything already and torch never).
-            `"auto"` (default): when a graph is traced (`model.predict`,
-            `model.evaluate`, a `tf.function`) for a sequence whose length
-            is known, so that each shape compiles once; eager calls keep the
-            plain loop. `True`: always, eager calls and unknown lengths too
+        jit_compile: compile the time loops with XLA (TensorFlow backend;
+            JAX compiles everything already and torch never).
+            `"auto"` (default): when a graph is traced (`model.fit`,
+            `model.predict`, `model.evaluate`, a `tf.function`) for a
+            sequence whose length is known, so that each shape compiles
+            once; eager calls keep the plain loops. `True`: always, eager calls and unknown lengths too
             (XLA then compiles once per distinct length). `False`: never.
             A model exported with `zoo.export.export_saved_model` never
             contains XLA functions (TensorFlow Serving runs those only with
@@ -263,8 +264,8 @@ class RNN(keras.layers.Layer):
         result = None
         if hidden_offsets is None:
             result = self.fused_call(sequences, initial_state, mask, training)
-        if result is None and hidden_offsets is None and self._compiles_inference(
-            sequences, training
+        if result is None and hidden_offsets is None and not training and self._compiles_loops(
+            sequences
         ):
             result = self._compiled_inference_loop(sequences, initial_state, mask)
         if result is None:
@@ -285,11 +286,10 @@ class RNN(keras.layers.Layer):
         """Hook for a backend's fused kernel; `None` means not applicable."""
         return None
 
-    def _compiles_inference(self, sequences, training):
-        """Whether this call runs the XLA-compiled inference loop."""
+    def _compiles_loops(self, sequences):
+        """Whether this call runs its time loops as XLA functions."""
         if (
             self.jit_compile is False
-            or training
             or self.unroll
             or not compiles_functions()
             or not hasattr(self.cell, "project_inputs")
@@ -379,7 +379,11 @@ class RNN(keras.layers.Layer):
             # the cell's configuration has none.
             loop_input = ops.flip(projected, axis=0) if self.go_backwards else projected
             result = cell.scan_with_gradient(
-                loop_input, list(initial_state), context, self.return_sequences
+                loop_input,
+                list(initial_state),
+                context,
+                self.return_sequences,
+                compile_loops=self._compiles_loops(sequences),
             )
             if result is not None:
                 last_output, ys, states = result

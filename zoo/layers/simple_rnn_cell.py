@@ -5,6 +5,7 @@ from zoo.layers._utils import check_units
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.ops import scan
+from zoo.ops import xla_function
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -68,7 +69,9 @@ class SimpleRNNCell(RecurrentCell):
         h = self.activation(inputs + ops.matmul(h, self.recurrent_kernel))
         return h, [h]
 
-    def scan_with_gradient(self, projected, states, context, return_sequences):
+    def scan_with_gradient(
+        self, projected, states, context, return_sequences, compile_loops=False
+    ):
         """The whole loop with a hand-written backward pass (BPTT).
 
         As `zoo.layers.LSTMCell.scan_with_gradient`: returns
@@ -79,17 +82,23 @@ class SimpleRNNCell(RecurrentCell):
             return None
         units = self.units
         length = projected.shape[0]
+        # Each loop as one XLA function (its arguments explicit, so that the
+        # tape never sees the compiled while loop).
+        compiled = xla_function if compile_loops else (lambda fn: fn)
         recurrent_kernel = ops.cast(
             ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
         )
 
         @ops.custom_gradient
         def run(projected, h0, recurrent_kernel):
-            def forward(h, z_x):
-                h = ops.tanh(z_x + ops.matmul(h, recurrent_kernel))
-                return h, h
+            def forward_loop(projected, h0, recurrent_kernel):
+                def forward(h, z_x):
+                    h = ops.tanh(z_x + ops.matmul(h, recurrent_kernel))
+                    return h, h
 
-            h_last, hs = scan(forward, h0, projected, length=length)
+                return scan(forward, h0, projected, length=length)
+
+            h_last, hs = compiled(forward_loop)(projected, h0, recurrent_kernel)
             outputs = (hs, h_last) if return_sequences else h_last
 
             def grad(*args, upstream=None):
@@ -107,13 +116,16 @@ class SimpleRNNCell(RecurrentCell):
                 if return_sequences:
                     loop_xs["d_h"] = d_hs
 
-                def backward(d_h, x):
-                    if "d_h" in x:
-                        d_h = d_h + x["d_h"]
-                    d_z = d_h * (1.0 - x["h"] * x["h"])
-                    return ops.matmul(d_z, kernel_t), d_z
+                def backward_loop(d_h, loop_xs, kernel_t):
+                    def backward(d_h, x):
+                        if "d_h" in x:
+                            d_h = d_h + x["d_h"]
+                        d_z = d_h * (1.0 - x["h"] * x["h"])
+                        return ops.matmul(d_z, kernel_t), d_z
 
-                d_h0, d_zs = scan(backward, d_h, loop_xs, length=length, reverse=True)
+                    return scan(backward, d_h, loop_xs, length=length, reverse=True)
+
+                d_h0, d_zs = compiled(backward_loop)(d_h, loop_xs, kernel_t)
                 d_kernel = ops.matmul(
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, units)),

@@ -1,8 +1,9 @@
-"""The XLA-compiled inference loop of `zoo.layers.RNN` (`jit_compile`).
+"""The XLA-compiled time loops of `zoo.layers.RNN` (`jit_compile`).
 
-On the TensorFlow backend a zoo recurrent layer runs its inference loop
-as one XLA function; these tests pin when it does, that the numbers are
-the plain loop's, and that exports for TensorFlow Serving stay XLA-free.
+On the TensorFlow backend a zoo recurrent layer runs its inference loop,
+and the forward and reverse loops of its hand-written training gradient,
+as XLA functions; these tests pin when it does, that the numbers are the
+plain loops', and that exports for TensorFlow Serving stay XLA-free.
 """
 
 import keras
@@ -13,6 +14,7 @@ import zoo.layers
 from zoo.export import export_saved_model
 from zoo.export import plain_recurrent_loops
 from zoo.ops import contains_xla_function
+from zoo.ops import xla_function
 
 tf_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="XLA loop is TensorFlow's"
@@ -68,7 +70,38 @@ def test_predict_runs_the_compiled_loop_with_the_plain_loops_numbers(name, kwarg
 
 
 @tf_only
-def test_eager_calls_unknown_lengths_and_training_keep_the_plain_loop():
+@pytest.mark.parametrize("name,kwargs", [LAYERS[0], LAYERS[1], LAYERS[3], LAYERS[4]], ids=str)
+def test_training_compiles_both_loops_with_the_plain_loops_numbers(name, kwargs, monkeypatch):
+    import zoo.layers.gru_cell
+    import zoo.layers.lstm_cell
+    import zoo.layers.simple_rnn_cell
+
+    compiled = []
+
+    def counting(fn):
+        compiled.append(fn.__name__)
+        return xla_function(fn)
+
+    for module in (zoo.layers.gru_cell, zoo.layers.lstm_cell, zoo.layers.simple_rnn_cell):
+        monkeypatch.setattr(module, "xla_function", counting)
+    x = _data()
+    y = np.random.default_rng(1).standard_normal((4, 6, 5)).astype("float32")
+    models = [_model(name, kwargs, j, return_sequences=True)[0] for j in ("auto", False)]
+    models[1].set_weights(models[0].get_weights())
+    for model, jit_compile in zip(models, ("auto", False)):
+        model.compile(optimizer="adam", loss="mse")
+        model.train_on_batch(x, y)
+        model.train_on_batch(x, y)
+        if jit_compile == "auto":
+            assert set(compiled) == {"forward_loop", "backward_loop"}, compiled
+            n_auto = len(compiled)
+    assert len(compiled) == n_auto  # none for `False`
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@tf_only
+def test_eager_calls_and_unknown_lengths_keep_the_plain_loop():
     import tensorflow as tf
 
     x = _data()
