@@ -63,8 +63,9 @@ class RNN(keras.layers.Layer):
             `"auto"` (default): when a graph is traced (`model.fit`,
             `model.predict`, `model.evaluate`, a `tf.function`) for a
             sequence whose length is known, so that each shape compiles
-            once; eager calls keep the plain loops. `True`: always, eager calls and unknown lengths too
-            (XLA then compiles once per distinct length). `False`: never.
+            once; eager calls keep the plain loops. `True`: always, eager
+            calls and unknown lengths too (XLA then compiles once per
+            distinct length). `False`: never.
             A model exported with `zoo.export.export_saved_model` never
             contains XLA functions (TensorFlow Serving runs those only with
             `--xla_cpu_compilation_enabled`); one exported with
