@@ -4,11 +4,32 @@ import contextlib
 import os
 
 
+def contains_xla_function(saved_model_dir):
+    """Whether a SavedModel's graph holds a function that must be XLA-compiled.
+
+    TensorFlow Serving refuses to run such functions unless it is started
+    with `--xla_cpu_compilation_enabled=true`; the zoo's exports contain none.
+    """
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    path = tf.io.gfile.join(str(saved_model_dir), "saved_model.pb")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        proto.ParseFromString(f.read())
+    for meta_graph in proto.meta_graphs:
+        for function in meta_graph.graph_def.library.function:
+            attr = function.attr.get("_XlaMustCompile")
+            if attr is not None and attr.b:
+                return True
+    return False
+
+
 @contextlib.contextmanager
 def plain_recurrent_loops(*roots):
     """Trace the zoo's recurrent layers under `roots` without XLA functions.
 
-    `zoo.layers.RNN` compiles its inference loop with XLA by itself
+    `zoo.layers.RNN` compiles its time loops with XLA by itself
     (`jit_compile="auto"`); a SavedModel holding such a function runs in
     TensorFlow Serving only when it is started with
     `--xla_cpu_compilation_enabled=true`. Inside this context every zoo

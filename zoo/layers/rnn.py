@@ -341,21 +341,14 @@ class RNN(keras.layers.Layer):
         xs = ops.transpose(sequences, to_time_major)
         batch_size = ops.shape(sequences)[0]
         is_zoo_cell = hasattr(cell, "project_inputs")
-        if is_zoo_cell and project_per_step:
+        if is_zoo_cell:
             step_shape = (sequences.shape[0],) + tuple(sequences.shape[2:])
             context = cell.begin_sequence(batch_size, training=training, input_shape=step_shape)
-            projected = xs
+            projected = xs if project_per_step else cell.project_inputs(xs, context)
 
             def cell_step(x_t, states):
-                p_t = cell.project_inputs(ops.expand_dims(x_t, 0), context)[0]
-                return cell.step(p_t, states, context)
-
-        elif is_zoo_cell:
-            step_shape = (sequences.shape[0],) + tuple(sequences.shape[2:])
-            context = cell.begin_sequence(batch_size, training=training, input_shape=step_shape)
-            projected = cell.project_inputs(xs, context)
-
-            def cell_step(x_t, states):
+                if project_per_step:  # a sequence of one step
+                    x_t = cell.project_inputs(ops.expand_dims(x_t, 0), context)[0]
                 return cell.step(x_t, states, context)
 
         else:  # any Keras cell, step by step

@@ -1,7 +1,6 @@
 """Backend-dispatched loop primitives used by `zoo.layers`."""
 
 from zoo.ops.compile import compiles_functions
-from zoo.ops.compile import contains_xla_function
 from zoo.ops.compile import in_graph
 from zoo.ops.compile import xla_function
 from zoo.ops.scan import prefers_custom_loop_gradient
@@ -9,7 +8,6 @@ from zoo.ops.scan import scan
 
 __all__ = [
     "compiles_functions",
-    "contains_xla_function",
     "in_graph",
     "prefers_custom_loop_gradient",
     "scan",

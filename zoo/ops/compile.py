@@ -6,7 +6,7 @@ machine (`jit_compile="auto"` resolves to False there) and leaves it to
 `model.compile(jit_compile=True)` elsewhere. A recurrent layer's time loop
 is where XLA pays most (one fused computation per step instead of a dozen
 small kernels and the loop's control ops), so `zoo.layers.RNN` can compile
-its inference loop by itself; these are the backend-specific pieces.
+its time loops by itself; these are the backend-specific pieces.
 """
 
 import keras
@@ -87,24 +87,3 @@ def xla_function(fn):
         return tf.nest.pack_sequence_as(result, flat)
 
     return call
-
-
-def contains_xla_function(saved_model_dir):
-    """Whether a SavedModel's graph holds a function that must be XLA-compiled.
-
-    TensorFlow Serving refuses to run such functions unless it is started
-    with `--xla_cpu_compilation_enabled=true`; the zoo's exports contain none.
-    """
-    import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    path = tf.io.gfile.join(str(saved_model_dir), "saved_model.pb")
-    with tf.io.gfile.GFile(path, "rb") as f:
-        proto.ParseFromString(f.read())
-    for meta_graph in proto.meta_graphs:
-        for function in meta_graph.graph_def.library.function:
-            attr = function.attr.get("_XlaMustCompile")
-            if attr is not None and attr.b:
-                return True
-    return False

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import zoo.layers
+from zoo.export import contains_xla_function
 from zoo.export import export_saved_model
 from zoo.export import plain_recurrent_loops
-from zoo.ops import contains_xla_function
 from zoo.ops import xla_function
 
 tf_only = pytest.mark.skipif(
