@@ -1,4 +1,4 @@
-"""Decoding over a step function: greedy and beam search (every backend).
+"""Decoding over a step function: greedy, beam search and sampling (every backend).
 
 A decoder is described by one function,
 `step_fn(token_ids, state, constants) -> (logits, state)`, so the same search
@@ -8,5 +8,15 @@ serves translation, captioning and music, and runs inside a SavedModel.
 from zoo.decoding.beam import beam_search
 from zoo.decoding.beam import length_penalty
 from zoo.decoding.greedy import greedy_search
+from zoo.decoding.sampling import counter_uniform
+from zoo.decoding.sampling import sample_logits
+from zoo.decoding.sampling import sample_search
 
-__all__ = ["beam_search", "greedy_search", "length_penalty"]
+__all__ = [
+    "beam_search",
+    "counter_uniform",
+    "greedy_search",
+    "length_penalty",
+    "sample_logits",
+    "sample_search",
+]

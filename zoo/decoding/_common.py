@@ -63,3 +63,43 @@ def write_at(buffer, position, values):
     length = buffer.shape[-1]
     at = ops.equal(ops.arange(length, dtype="int32"), position)
     return ops.where(at, ops.expand_dims(values, -1), buffer)
+
+
+def token_loop(step_fn, initial_state, start_ids, end_id, max_length, constants, pad_id, choose):
+    """Generate one token a step, `choose(logits, step) -> ids`, until every
+    sequence has produced `end_id` or `max_length` tokens.
+
+    The loop of greedy search and sampling: a `keras.ops.while_loop` (it
+    compiles under `tf.function` and `jax.jit`). Returns `(tokens, lengths)`.
+    """
+    flat = tree.flatten(initial_state)
+    batch_size = ops.shape(flat[0])[0] if flat else None
+    tokens_in = start_tokens(start_ids, batch_size)
+    batch_size = ops.shape(tokens_in)[0]
+    tokens = ops.full((batch_size, max_length), pad_id, dtype="int32")
+    finished = ops.zeros((batch_size,), dtype="bool")
+    lengths = ops.zeros((batch_size,), dtype="int32")
+    step = ops.convert_to_tensor(0, dtype="int32")
+
+    def cond(step, tokens_in, state, tokens, finished, lengths):
+        return ops.logical_and(
+            ops.less(step, max_length), ops.logical_not(ops.all(finished))
+        )
+
+    def body(step, tokens_in, state, tokens, finished, lengths):
+        logits, state = call_step(step_fn, tokens_in, state, constants)
+        next_ids = ops.cast(choose(logits, step), "int32")
+        next_ids = ops.where(finished, pad_id, next_ids)
+        tokens = write_at(tokens, step, next_ids)
+        lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
+        if end_id is not None:
+            finished = ops.logical_or(finished, ops.equal(next_ids, end_id))
+        return step + 1, next_ids, state, tokens, finished, lengths
+
+    _, _, _, tokens, _, lengths = ops.while_loop(
+        cond,
+        body,
+        (step, tokens_in, initial_state, tokens, finished, lengths),
+        maximum_iterations=max_length,
+    )
+    return tokens, lengths
