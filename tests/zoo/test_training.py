@@ -323,6 +323,25 @@ def test_make_optimizer_without_clipping():
     assert optimizer.global_clipnorm is None and optimizer.clipnorm is None
 
 
+
+@pytest.mark.backend_parity
+def test_optimizer_from_config_reads_clipping_from_the_config():
+    from zoo.training import optimizer_from_config
+
+    default = optimizer_from_config({"learning_rate": 2e-3, "epochs": 3})
+    assert isinstance(default, keras.optimizers.Adam)
+    assert default.global_clipnorm == 1.0
+    assert float(default.learning_rate) == pytest.approx(2e-3)
+    per_variable = optimizer_from_config(
+        {"clipnorm": 0.5}, defaults={"clip": "norm", "learning_rate": 0.01}
+    )
+    assert per_variable.clipnorm == 0.5 and per_variable.global_clipnorm is None
+    assert float(per_variable.learning_rate) == pytest.approx(0.01)
+    sgd = optimizer_from_config({"optimizer": "sgd", "clip": None}, defaults={"clip": "norm"})
+    assert isinstance(sgd, keras.optimizers.SGD) and sgd.clipnorm is None
+    with pytest.raises(ValueError, match="Received: clip_value=0"):
+        optimizer_from_config({"clipnorm": 0})
+
 def _sgd_update(clip):
     a = keras.Variable(np.zeros(2, "float32"))
     b = keras.Variable(np.zeros(2, "float32"))

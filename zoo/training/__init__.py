@@ -4,7 +4,8 @@
   backpropagation through time over long sequences (chunks of `k` steps,
   states carried across chunks, gradients cut at chunk borders);
 - `make_optimizer`: Keras optimizers with gradient clipping, global-norm
-  clipping at 1.0 by default.
+  clipping at 1.0 by default; `optimizer_from_config` reads its arguments
+  from an application's config (the one way applications build theirs).
 
 Both work on the TensorFlow and JAX backends.
 """
@@ -13,6 +14,7 @@ from zoo.training.clipping import CLIP_CHOICES
 from zoo.training.clipping import DEFAULT_CLIP
 from zoo.training.clipping import DEFAULT_CLIP_VALUE
 from zoo.training.clipping import make_optimizer
+from zoo.training.clipping import optimizer_from_config
 from zoo.training.tbptt import TruncatedBPTTResult
 from zoo.training.tbptt import fit_truncated_bptt
 from zoo.training.tbptt import truncated_bptt_gradients
@@ -24,5 +26,6 @@ __all__ = [
     "TruncatedBPTTResult",
     "fit_truncated_bptt",
     "make_optimizer",
+    "optimizer_from_config",
     "truncated_bptt_gradients",
 ]
