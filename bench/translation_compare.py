@@ -4,7 +4,7 @@ For each run directory, after `python -m applications.translation.select_decodin
 chose the beam's length penalty on the validation books (written to the run's
 `asset_decoding.json`, whose validation scores this script repeats): sacreBLEU
 and chrF of greedy and beam decoding on the test books, decoding speed
-included. Writes one JSON file and prints the table that `bench/RESULTS.md`
+included. Writes one JSON file and prints the table that `bench/translation.md`
 and the README quote.
 
     python bench/translation_compare.py runs/translation-none \\

@@ -80,7 +80,7 @@ PRESETS = {
     # batch size (fixed since); it is kept because it made the shipped weights.
     # Language-model pretraining (`python -m applications.sentiment.pretrain`,
     # then "pretrained_encoder": "<dir>/encoder.npz") did not help on
-    # validation within this budget; see bench/RESULTS_sentiment.md.
+    # validation within this budget; see bench/sentiment.md.
     "full": {
         "vocabulary_size": 16000,
         "max_length": 49,

@@ -31,7 +31,7 @@ the encoder's shape and dropouts are the preset's.
 
 Status: on this corpus (about 0.55 M tokens) and a 2-core CPU budget, the
 pre-trained encoder did not beat training from scratch on validation
-accuracy (bench/RESULTS_sentiment.md), so the `full` preset does not set
+accuracy (bench/sentiment.md), so the `full` preset does not set
 `pretrained_encoder`; the module stays for experiments and larger corpora.
 
 Writes to `--output-dir`: `asset_vocabulary.txt`, `encoder.npz` (arrays

@@ -1,4 +1,4 @@
-"""The side-by-side tables of bench/RESULTS_trading.md.
+"""The side-by-side tables of bench/trading.md.
 
     python -m applications.trading.experiments --frequency monthly --seeds 0 1 2 --json runs/trading-monthly.json
     python -m applications.trading.experiments --frequency daily --seeds 0 1 2 --json runs/trading-daily.json

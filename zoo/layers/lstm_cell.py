@@ -133,7 +133,7 @@ class LSTMCell(RecurrentCell):
             z = gate_layer_norm(z, self.gate_gamma, self.gate_beta, groups=4)
         # One activation per gate: in the plain TensorFlow loop this was
         # 5-11% faster than one sigmoid over all four blocks plus a tanh on
-        # a column slice (bench/RESULTS.md).
+        # a column slice (commit 6b3f552; bench/layers.md history).
         z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         if self.use_peepholes:
             z_i = z_i + self.peephole_weights[0] * c_prev
