@@ -38,7 +38,6 @@ def main():
     import numpy as np
 
     from applications.translation import APPLICATION
-    from applications.translation import _load_data
     from applications.translation.evaluate_lib import split_texts
     from applications.translation.evaluate_lib import translate_texts
 
@@ -48,7 +47,7 @@ def main():
 
     # Training speed: the same real batches for every model.
     first = next(iter(loaded.values()))
-    batches = list(first[1].dataset(_load_data("bible", "train", None), 64, shuffle=True, seed=0)
+    batches = list(first[1].dataset(APPLICATION.load_data("bible", "train", None), 64, shuffle=True, seed=0)
                    .take(args.train_batches).as_numpy_iterator())
     tokens = [int((y != 0).sum()) for _, y in batches]
     timings = {w: [] for w in loaded}

@@ -67,9 +67,9 @@ def score(hypotheses, references):
 
 def split_texts(dataset, split, data_dir=None, limit=None):
     """`(sources, references)`: the split's text pairs as Python strings."""
-    from applications.translation import _load_data
+    from applications.translation import APPLICATION
 
-    pairs = list(_load_data(dataset, split, data_dir).as_numpy_iterator())
+    pairs = list(APPLICATION.load_data(dataset, split, data_dir).as_numpy_iterator())
     if limit:
         pairs = pairs[:limit]
     if not pairs:

@@ -61,7 +61,7 @@ def _cached_vocabulary(texts, size, cache_dir=None):
             digest.update(t + b"\n")
     key = hashlib.sha256(f"{digest.hexdigest()}-{size}-wordpiece-1".encode()).hexdigest()[:16]
     if cache_dir is None:
-        from applications.translation.data import resolve_translation_cache_dir
+        from applications.translation.bible_cache import resolve_translation_cache_dir
 
         cache_dir = resolve_translation_cache_dir()
     path = os.path.join(cache_dir, f"wordpiece-{key}.json")

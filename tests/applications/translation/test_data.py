@@ -18,6 +18,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from applications.translation import bible as bible_lib
+from applications.translation import bible_cache
+from applications.translation import bible_tfds
 from applications.translation import data
 
 pytest.importorskip("pysword")
@@ -27,7 +30,7 @@ SPLITS = ("train", "validation", "test")
 
 def _modules_installed():
     try:
-        data._module_files(data.resolve_sword_dir())
+        bible_lib._module_files(bible_lib.resolve_sword_dir())
     except FileNotFoundError:
         return False
     return True
@@ -41,7 +44,7 @@ needs_modules = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def bible():
-    pairs, stats = data.all_pairs()
+    pairs, stats = bible_cache.all_pairs()
     return pairs, stats
 
 
@@ -71,9 +74,9 @@ def fake_library(tmp_path):
     """A SWORD library with the two modules' files (copies), for cache keys."""
     if not _modules_installed():
         pytest.skip("SWORD modules not installed")
-    source = data.resolve_sword_dir()
+    source = bible_lib.resolve_sword_dir()
     library = tmp_path / "sword"
-    for lang, paths in data._module_files(source).items():
+    for lang, paths in bible_lib._module_files(source).items():
         for path in paths:
             target = library / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +92,7 @@ def fake_extraction(monkeypatch):
         calls.append(sword_dir)
         return [dict(p) for p in FAKE_PAIRS], dict(FAKE_STATS)
 
-    monkeypatch.setattr(data, "extract_pairs", extract_pairs)
+    monkeypatch.setattr(bible_cache, "extract_pairs", extract_pairs)
     return calls
 
 
@@ -164,13 +167,13 @@ def test_clean_verse():
         "is [my] shepherd.<note placement=\"foot\"><reference type=\"annotate"
         'Ref">23.1 </reference>a note</note>  '
     )
-    assert data.clean_verse(raw) == "A Psalm. The LORD is my shepherd."
-    assert data.clean_verse("<title><foreign>\u05d1 BETH.</foreign></title> x") == (
+    assert bible_lib.clean_verse(raw) == "A Psalm. The LORD is my shepherd."
+    assert bible_lib.clean_verse("<title><foreign>\u05d1 BETH.</foreign></title> x") == (
         "BETH. x"
     )
     decomposed = "Jehova\u0301"
-    assert data.clean_verse(decomposed) == "Jehová"
-    assert data.clean_verse(" ") == ""
+    assert bible_lib.clean_verse(decomposed) == "Jehová"
+    assert bible_lib.clean_verse(" ") == ""
 
 
 @needs_modules
@@ -236,21 +239,21 @@ def test_misaligned_chapters_detects_a_shift():
         + chapter("A", 3, en, en)
         + chapter("B", 1, en, en)
     )
-    assert data.misaligned_chapters(verses) == [("A", 1), ("A", 2)]
+    assert bible_lib.misaligned_chapters(verses) == [("A", 1), ("A", 2)]
 
 
 # ---------------------------------------------------------------- splits
 
 
 def test_book_lists_are_disjoint():
-    assert not set(data.VALIDATION_BOOKS) & set(data.TEST_BOOKS)
-    assert len(set(data.VALIDATION_BOOKS)) == len(data.VALIDATION_BOOKS)
-    assert len(set(data.TEST_BOOKS)) == len(data.TEST_BOOKS)
-    for book in data.VALIDATION_BOOKS:
-        assert data.split_of_book(book) == "validation"
-    for book in data.TEST_BOOKS:
-        assert data.split_of_book(book) == "test"
-    assert data.split_of_book("Genesis") == "train"
+    assert not set(bible_lib.VALIDATION_BOOKS) & set(bible_lib.TEST_BOOKS)
+    assert len(set(bible_lib.VALIDATION_BOOKS)) == len(bible_lib.VALIDATION_BOOKS)
+    assert len(set(bible_lib.TEST_BOOKS)) == len(bible_lib.TEST_BOOKS)
+    for book in bible_lib.VALIDATION_BOOKS:
+        assert bible_lib.split_of_book(book) == "validation"
+    for book in bible_lib.TEST_BOOKS:
+        assert bible_lib.split_of_book(book) == "test"
+    assert bible_lib.split_of_book("Genesis") == "train"
 
 
 @needs_modules
@@ -259,25 +262,25 @@ def test_splits_by_book(bible):
     books = {s: set() for s in SPLITS}
     refs = {s: set() for s in SPLITS}
     for split in SPLITS:
-        for p in data.load_pairs(split):
+        for p in bible_cache.load_pairs(split):
             books[split].add(p["book"])
             refs[split].add((p["book"], p["chapter"], p["verse"]))
     for i, a in enumerate(SPLITS):
         for b in SPLITS[i + 1 :]:
             assert not books[a] & books[b], (a, b)
-    assert books["validation"] == set(data.VALIDATION_BOOKS)
-    assert books["test"] == set(data.TEST_BOOKS)
+    assert books["validation"] == set(bible_lib.VALIDATION_BOOKS)
+    assert books["test"] == set(bible_lib.TEST_BOOKS)
     assert len(books["train"]) + len(books["validation"]) + len(books["test"]) == 66
     assert sum(len(r) for r in refs.values()) == len(pairs)
     # Pinned: a change here changes every reported Bible number.
-    summary = data.book_split_summary()
+    summary = bible_cache.book_split_summary()
     sizes = {s: {"books": len(v["books"]), "pairs": v["pairs"]} for s, v in summary.items()}
-    assert sizes == data.SPLIT_SIZES
+    assert sizes == bible_lib.SPLIT_SIZES
     assert {s: len(refs[s]) for s in SPLITS} == {
-        s: data.SPLIT_SIZES[s]["pairs"] for s in SPLITS
+        s: bible_lib.SPLIT_SIZES[s]["pairs"] for s in SPLITS
     }
     for split in ("validation", "test"):
-        share = data.SPLIT_SIZES[split]["pairs"] / len(pairs)
+        share = bible_lib.SPLIT_SIZES[split]["pairs"] / len(pairs)
         assert 0.045 < share < 0.055, split
     # Both testaments in each held-out split.
     nt = {"Mark", "Galatians", "Hebrews", "Philippians", "Colossians", "I Peter", "Jude"}
@@ -292,14 +295,14 @@ def test_splits_by_book(bible):
 def test_load_dataset_bible_directions():
     ds = data.load_dataset()  # bible, train, en-es
     assert_pairs(ds)
-    assert ds.cardinality() == data.SPLIT_SIZES["train"]["pairs"]
+    assert ds.cardinality() == bible_lib.SPLIT_SIZES["train"]["pairs"]
     source, target = next(iter(tfds.as_numpy(ds)))
     assert source == b"In the beginning God created the heaven and the earth."
     assert target == "EN el principio crió Dios los cielos y la tierra.".encode()
     ((source, target),) = list(
         tfds.as_numpy(data.load_dataset("bible", "test", "es-en").take(1))
     )
-    first = data.load_pairs("test")[0]
+    first = bible_cache.load_pairs("test")[0]
     assert (source.decode(), target.decode()) == (first["es"], first["en"])
 
 
@@ -315,13 +318,13 @@ def test_bible_invalid_direction(direction):
 @pytest.mark.parametrize("split", ["", "dev", "train[:10%]", "all"])
 def test_bible_invalid_split(split):
     with pytest.raises(ValueError) as info:
-        data.load_pairs(split)
+        bible_cache.load_pairs(split)
     assert str(info.value).endswith(f"Received: split={split!r}")
 
 
 def test_bible_empty_split(monkeypatch):
     monkeypatch.setattr(
-        data, "all_pairs", lambda *a, **k: ([dict(FAKE_PAIRS[0])], FAKE_STATS)
+        bible_cache, "all_pairs", lambda *a, **k: ([dict(FAKE_PAIRS[0])], FAKE_STATS)
     )
     with pytest.raises(ValueError, match="split of the 'bible' dataset is empty") as info:
         data.load_dataset("bible", "test")
@@ -359,22 +362,22 @@ def test_missing_modules(tmp_path):
 
 
 def test_sword_dir_from_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.SWORD_DIR_ENV, str(tmp_path))
-    assert data.resolve_sword_dir() == tmp_path.resolve()
+    monkeypatch.setenv(bible_lib.SWORD_DIR_ENV, str(tmp_path))
+    assert bible_lib.resolve_sword_dir() == tmp_path.resolve()
     with pytest.raises(FileNotFoundError, match=r"Received: sword_dir='"):
-        data.load_pairs("train")
+        bible_cache.load_pairs("train")
 
 
 def test_one_module_missing(fake_library):
-    shutil.rmtree(fake_library / "modules" / "texts" / "ztext" / data.ES_MODULE)
+    shutil.rmtree(fake_library / "modules" / "texts" / "ztext" / bible_lib.ES_MODULE)
     with pytest.raises(FileNotFoundError, match=r"missing: spaRV1909eb\."):
-        data.load_pairs("train", data_dir=fake_library)
+        bible_cache.load_pairs("train", data_dir=fake_library)
 
 
 def test_without_pysword(fake_library, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pysword.modules", None)  # import fails
     with pytest.raises(ImportError) as info:
-        data.load_pairs("train", data_dir=fake_library, cache_dir=tmp_path / "c")
+        bible_cache.load_pairs("train", data_dir=fake_library, cache_dir=tmp_path / "c")
     message = str(info.value)
     assert "`pip install pysword`" in message
     assert re.search(r"Received: (ModuleNotFound|Import)Error: ", message)
@@ -382,31 +385,31 @@ def test_without_pysword(fake_library, tmp_path, monkeypatch):
 
 def test_cache_reused_and_keyed_by_modules(fake_library, fake_extraction, tmp_path):
     cache = tmp_path / "cache"
-    pairs = data.load_pairs("train", data_dir=fake_library, cache_dir=cache)
+    pairs = bible_cache.load_pairs("train", data_dir=fake_library, cache_dir=cache)
     assert [p["book"] for p in pairs] == ["Genesis", "Genesis"]
     assert len(fake_extraction) == 1
     (path,) = cache.glob("bible_en_es-*.jsonl")
-    assert path == data.cached_pairs_path(fake_library, cache)
+    assert path == bible_cache.cached_pairs_path(fake_library, cache)
     # Read back from the cache, not extracted again.
-    assert data.load_pairs("test", data_dir=fake_library, cache_dir=cache) == [
+    assert bible_cache.load_pairs("test", data_dir=fake_library, cache_dir=cache) == [
         FAKE_PAIRS[3]
     ]
     assert len(fake_extraction) == 1
     # A changed module file changes the key: extracted again, into a new file.
     conf = next((fake_library / "mods.d").glob("*.conf"))
     conf.write_text(conf.read_text() + "\n# changed\n")
-    data.load_pairs("validation", data_dir=fake_library, cache_dir=cache)
+    bible_cache.load_pairs("validation", data_dir=fake_library, cache_dir=cache)
     assert len(fake_extraction) == 2
     assert len(list(cache.glob("bible_en_es-*.jsonl"))) == 2
 
 
 def test_truncated_cache_is_rebuilt(fake_library, fake_extraction, tmp_path):
     cache = tmp_path / "cache"
-    data.all_pairs(fake_library, cache)
-    path = data.cached_pairs_path(fake_library, cache)
+    bible_cache.all_pairs(fake_library, cache)
+    path = bible_cache.cached_pairs_path(fake_library, cache)
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-1]))
-    pairs, _ = data.all_pairs(fake_library, cache)
+    pairs, _ = bible_cache.all_pairs(fake_library, cache)
     assert pairs == FAKE_PAIRS and len(fake_extraction) == 2
 
 
@@ -414,7 +417,7 @@ def test_truncated_cache_is_rebuilt(fake_library, fake_extraction, tmp_path):
 
 
 def test_builder(fake_library, fake_extraction, tmp_path):
-    builder = data.BibleEnEs(
+    builder = bible_tfds.BibleEnEs(
         sword_dir=fake_library,
         cache_dir=tmp_path / "cache",
         data_dir=str(tmp_path / "tfds"),
