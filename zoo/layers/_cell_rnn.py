@@ -31,6 +31,9 @@ class CellRNN(RNN):
     """
 
     cell_class = RecurrentCell
+    #: Whether the layer has a fused kernel and so a `use_cudnn` argument
+    #: (LSTM, GRU; as in Keras, the other layers have neither).
+    has_fused_kernel = False
 
     def __init__(
         self,
@@ -40,10 +43,12 @@ class CellRNN(RNN):
         stateful=False,
         unroll=False,
         zero_output_for_mask=False,
-        use_cudnn="auto",
         jit_compile="auto",
         **kwargs,
     ):
+        use_cudnn = "auto"
+        if self.has_fused_kernel:
+            use_cudnn = kwargs.pop("use_cudnn", "auto")
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 "`use_cudnn` must be one of 'auto', True, False. "
@@ -71,9 +76,11 @@ class CellRNN(RNN):
             jit_compile=jit_compile,
             **kwargs,
         )
-        self.use_cudnn = use_cudnn
+        if self.has_fused_kernel:
+            self.use_cudnn = use_cudnn
         if (
-            keras.backend.backend() == "tensorflow"
+            self.has_fused_kernel
+            and keras.backend.backend() == "tensorflow"
             and use_cudnn in (True, "auto")
             and self.fused_backend_fn() is not None
         ):
@@ -94,6 +101,8 @@ class CellRNN(RNN):
         )
 
     def fused_call(self, sequences, initial_state, mask, training):
+        if not self.has_fused_kernel:
+            return None
         backend_fn = self.fused_backend_fn()
         if backend_fn is None or self.use_cudnn is False or self.unroll:
             return self._no_fused()
@@ -133,9 +142,13 @@ class CellRNN(RNN):
             cell_config.pop(key, None)
         cell_config.pop("dtype", None)
         config.update(cell_config)
-        config["use_cudnn"] = self.use_cudnn
+        if self.has_fused_kernel:
+            config["use_cudnn"] = self.use_cudnn
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if not cls.has_fused_kernel:
+            config.pop("use_cudnn", None)  # written by earlier zoo versions
         return cls(**config)

@@ -1,16 +1,6 @@
 """Private helpers shared by the zoo's cells and recurrent layers."""
 
-import keras
 from keras import ops
-
-
-def check_float(x, name):
-    dtype = keras.backend.standardize_dtype(x.dtype)
-    if "float" not in dtype:
-        raise TypeError(
-            f"`{name}` must be a floating-point tensor (cast token ids with an "
-            f"Embedding layer first). Received: {name}.dtype={dtype}"
-        )
 
 
 def project_sequence(sequence, kernel, bias=None):

@@ -40,7 +40,8 @@ class ConvLSTM2DCell(RecurrentCell):
             (the recurrent one always uses `"same"`).
         data_format: `"channels_last"` or `"channels_first"`; default from
             `keras.config.image_data_format()`.
-        dilation_rate: int or pair, dilation of the input convolution.
+        dilation_rate: int or pair, dilation of the input convolution
+            (strides and dilation cannot both exceed 1).
         activation: candidate and output activation. Default: `"tanh"`.
         recurrent_activation: gate activation. Default: `"sigmoid"`.
         use_bias: whether to add a bias.
@@ -91,6 +92,12 @@ class ConvLSTM2DCell(RecurrentCell):
                 f"Received: data_format={data_format!r}"
             )
         self.dilation_rate = _pair(dilation_rate, "dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                "Specifying `strides > 1` is not compatible with "
+                "`dilation_rate > 1`. Received: "
+                f"strides={strides}, dilation_rate={dilation_rate}"
+            )
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.use_bias = use_bias

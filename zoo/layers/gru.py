@@ -21,7 +21,8 @@ class GRU(CellRNN):
             zero_output_for_mask, jit_compile: as in `zoo.layers.RNN`.
         **kwargs: the arguments of `zoo.layers.GRUCell` (`reset_after`,
             activations, initializers, regularizers, constraints, dropout,
-            `seed`) and of the base layer.
+            `seed`, and Keras's `implementation`, stored but without
+            effect) and of the base layer.
 
     Example:
 
@@ -34,6 +35,7 @@ class GRU(CellRNN):
     """
 
     cell_class = GRUCell
+    has_fused_kernel = True
 
     def __init__(self, units, **kwargs):
         super().__init__(units=units, **kwargs)

@@ -30,6 +30,10 @@ class GRUCell(RecurrentCell):
         use_bias: whether to add biases.
         reset_after: apply the reset gate after the recurrent matmul (the
             cuDNN convention, Keras's default) or before it (Cho et al.).
+        implementation: accepted and stored for compatibility with Keras's
+            argument (and configs that carry it); it has no effect: the
+            zoo's cell always computes its gates with one fused matmul (the
+            input projection hoisted out of the time loop).
         **kwargs: initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout` and `seed` as in `zoo.layers.RecurrentCell`,
             and the base layer's arguments.
@@ -51,10 +55,11 @@ class GRUCell(RecurrentCell):
         recurrent_activation="sigmoid",
         use_bias=True,
         reset_after=True,
+        implementation=2,
         **kwargs,
     ):
-        kwargs.pop("implementation", None)  # accepted for Keras compatibility
         super().__init__(**kwargs)
+        self.implementation = implementation
         self.units = check_units(units)
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
@@ -269,6 +274,7 @@ class GRUCell(RecurrentCell):
                     self.recurrent_activation
                 ),
                 "use_bias": self.use_bias,
+                "implementation": self.implementation,
                 "reset_after": self.reset_after,
             }
         )

@@ -26,7 +26,8 @@ class LSTM(CellRNN):
             `recurrent_activation`, `use_bias`, `unit_forget_bias`,
             `use_peepholes`, `layer_normalization`, initializers,
             regularizers, constraints, `dropout`, `recurrent_dropout`,
-            `seed`) and of the base layer.
+            `seed`, and Keras's `implementation`, stored but without
+            effect) and of the base layer.
 
     Example:
 
@@ -40,6 +41,7 @@ class LSTM(CellRNN):
     """
 
     cell_class = LSTMCell
+    has_fused_kernel = True
 
     def __init__(self, units, **kwargs):
         super().__init__(units=units, **kwargs)

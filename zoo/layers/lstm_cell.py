@@ -36,6 +36,10 @@ class LSTMCell(RecurrentCell):
             to the gates (Gers & Schmidhuber 2000).
         layer_normalization: normalize each gate's pre-activation and the cell
             state before the output activation (Ba et al. 2016).
+        implementation: accepted and stored for compatibility with Keras's
+            argument (and configs that carry it); it has no effect: the
+            zoo's cell always computes its gates with one fused matmul (the
+            input projection hoisted out of the time loop).
         **kwargs: initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout` and `seed` as in `zoo.layers.RecurrentCell`,
             and the base layer's arguments.
@@ -62,10 +66,11 @@ class LSTMCell(RecurrentCell):
         unit_forget_bias=True,
         use_peepholes=False,
         layer_normalization=False,
+        implementation=2,
         **kwargs,
     ):
-        kwargs.pop("implementation", None)  # accepted for Keras compatibility
         super().__init__(**kwargs)
+        self.implementation = implementation
         self.units = check_units(units)
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
@@ -279,6 +284,7 @@ class LSTMCell(RecurrentCell):
                     self.recurrent_activation
                 ),
                 "use_bias": self.use_bias,
+                "implementation": self.implementation,
                 "unit_forget_bias": self.unit_forget_bias,
                 "use_peepholes": self.use_peepholes,
                 "layer_normalization": self.layer_normalization,

@@ -1,9 +1,13 @@
 import keras
 from keras import ops
 
+# Keras's `RNN` recognises cells that cache one dropout mask per sequence by
+# this mixin (an `isinstance` check); it has no public name.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
 
 @keras.saving.register_keras_serializable(package="zoo")
-class RecurrentCell(keras.layers.Layer):
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """Base class of the zoo's recurrent cells.
 
     A cell computes one time step. `zoo.layers.RNN` drives it over a whole
@@ -19,7 +23,13 @@ class RecurrentCell(keras.layers.Layer):
 
     Calling the cell directly (`cell(x_t, states)`) runs all three for a
     single step, so cells also work step by step in decoders and inside
-    `keras.layers.RNN`. `project_inputs` must treat every step alike (no
+    `keras.layers.RNN`. Inside `keras.layers.RNN` (or `zoo.layers.RNN`
+    around stacked cells), which create the masks of Keras's
+    `DropoutRNNCell` protocol before the loop (`get_dropout_mask`,
+    `get_recurrent_dropout_mask`) and reset them after it, every step reuses
+    those masks, one per sequence as in Keras; a cell called on its own
+    (no mask created) draws new masks at each call.
+    `project_inputs` must treat every step alike (no
     statistics across time): the XLA-compiled inference loop of
     `zoo.layers.RNN` (TensorFlow backend) calls it on one step at a time,
     as a sequence of length 1. `zoo.layers.project_sequence` does the usual
@@ -124,7 +134,7 @@ class RecurrentCell(keras.layers.Layer):
         return [ops.zeros(s, dtype=dtype) for s in self.state_shapes(batch_size)]
 
     # -- the three phases ---------------------------------------------
-    def _dropout_mask(self, shape, rate):
+    def _draw_dropout_mask(self, shape, rate):
         ones = ops.ones(shape, dtype=self.compute_dtype)
         return keras.random.dropout(ones, rate=rate, seed=self.seed_generator)
 
@@ -133,10 +143,10 @@ class RecurrentCell(keras.layers.Layer):
         context = {}
         if training and self.dropout > 0:
             shape = (batch_size,) + tuple(input_shape[1:])
-            context["input_mask"] = self._dropout_mask(shape, self.dropout)
+            context["input_mask"] = self._draw_dropout_mask(shape, self.dropout)
         if training and self.recurrent_dropout > 0:
             shape = self.state_shapes(batch_size)[0]
-            context["recurrent_mask"] = self._dropout_mask(
+            context["recurrent_mask"] = self._draw_dropout_mask(
                 shape, self.recurrent_dropout
             )
         return context
@@ -153,9 +163,18 @@ class RecurrentCell(keras.layers.Layer):
     def call(self, inputs, states, training=False):
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         batch_size = ops.shape(inputs)[0]
+        # Masks created before the loop by an RNN layer (see the class
+        # docstring) are reused; the others are drawn for this call.
+        cached = {
+            "input_mask": getattr(self, "_dropout_mask", None),
+            "recurrent_mask": getattr(self, "_recurrent_dropout_mask", None),
+        }
+        cached = {k: v for k, v in cached.items() if v is not None}
         context = self.begin_sequence(
-            batch_size, training=training, input_shape=inputs.shape
+            batch_size, training=training and not cached, input_shape=inputs.shape
         )
+        if training:
+            context.update({k: ops.cast(v, self.compute_dtype) for k, v in cached.items()})
         projected = self.project_inputs(ops.expand_dims(inputs, 0), context)
         projected = keras.tree.map_structure(lambda p: p[0], projected)
         return self.step(projected, states, context)

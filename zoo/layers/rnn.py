@@ -2,7 +2,6 @@ import keras
 from keras import ops
 from keras import tree
 
-from zoo.layers._utils import check_float
 from zoo.ops import compiles_functions
 from zoo.ops import in_graph
 from zoo.ops import prefers_custom_loop_gradient
@@ -42,19 +41,29 @@ class RNN(keras.layers.Layer):
     as the forward and the reverse loop of `scan_with_gradient`, each one
     function. The numbers are those of the plain loops up to float rounding.
 
-    The cell's output at each step must be its first state (true of every
-    zoo cell and of Keras's own cells).
+    A zoo cell's output at each step is its first state; any other cell's
+    output is carried through the loop separately. `cell` may also be a
+    list of cells, which run as `keras.layers.StackedRNNCells` (as in
+    `keras.layers.RNN`; their states are then nested, one list per cell).
+    Cells with dropout that follow Keras's `DropoutRNNCell` protocol
+    (Keras's cells, and the zoo's run step by step) get their masks
+    created before the loop and reset after it, so each sequence uses one
+    mask per cell, as in Keras. A zoo cell's inputs are cast to its compute
+    dtype (integer sequences too); outputs and states are cast to the
+    layer's (a cell may have its own dtype policy, as in Keras).
 
     Args:
         cell: a `zoo.layers.RecurrentCell` (any Keras RNN cell with
-            `state_size` and `call(x_t, states)` works too, step by step).
+            `state_size` and `call(x_t, states)` works too, step by step),
+            or a list of cells (stacked).
         return_sequences: return the output of every step, `(batch, time,
             ...)`, instead of the last one.
         return_state: also return the final states.
         go_backwards: process the sequence from its end; outputs are returned
             in processing order, as in Keras.
         stateful: carry the final states of a batch over as the initial states
-            of the next one (the batch size must then be fixed).
+            of the next one (the batch size must then be fixed; a call with
+            another batch size raises a `ValueError`).
         unroll: unroll the time loop in Python (short sequences only).
         zero_output_for_mask: output zeros at masked steps instead of
             repeating the last unmasked output (with `return_sequences`).
@@ -74,8 +83,10 @@ class RNN(keras.layers.Layer):
         **kwargs: passed on to `keras.layers.Layer`.
 
     Call arguments:
-        sequences: `(batch, time, ...)` float tensor.
-        initial_state: list of initial states, one per `cell.state_size`.
+        sequences: `(batch, time, ...)` tensor (for a zoo cell, cast to its
+            compute dtype; other cells get it as it is).
+        initial_state: list of initial states, one per `cell.state_size`
+            (nested, one list per cell, for a list of cells).
         mask: boolean `(batch, time)`; masked steps keep the previous state.
             Any mask works (not only right padding).
         training: enables dropout.
@@ -108,6 +119,8 @@ class RNN(keras.layers.Layer):
                 "`jit_compile` must be one of 'auto', True, False. "
                 f"Received: jit_compile={jit_compile!r}"
             )
+        if isinstance(cell, (list, tuple)):
+            cell = keras.layers.StackedRNNCells(cell)
         if not hasattr(type(cell), "state_size") and not hasattr(cell, "state_size"):
             raise ValueError(
                 "`cell` must be a recurrent cell with a `state_size` "
@@ -144,12 +157,39 @@ class RNN(keras.layers.Layer):
                 f"Received: sequences.shape={tuple(shape)}"
             )
 
+    def _is_zoo_cell(self):
+        """A `RecurrentCell` (three phases; its output is its first state)."""
+        return hasattr(self.cell, "project_inputs")
+
+    def _cell_dtype(self):
+        return getattr(self.cell, "compute_dtype", None) or self.compute_dtype
+
+    def _state_structure(self, batch_size):
+        """The states' shapes, nested as the cell takes its states.
+
+        A flat list, one shape per state, except for stacked cells
+        (`keras.layers.StackedRNNCells`): one entry per cell, a list of
+        shapes, or a single shape for a cell whose `state_size` is one
+        number (as `StackedRNNCells` passes them).
+        """
+        if isinstance(self.cell, keras.layers.StackedRNNCells):
+            return [
+                _cell_state_shapes(c, batch_size, unwrap_single=True)
+                for c in self.cell.cells
+            ]
+        return _cell_state_shapes(self.cell, batch_size)
+
     def _state_shapes(self, batch_size):
-        if hasattr(self.cell, "state_shapes"):
-            return self.cell.state_shapes(batch_size)
-        sizes = self.cell.state_size
-        sizes = sizes if isinstance(sizes, (list, tuple)) else [sizes]
-        return [(batch_size,) + (tuple(s) if isinstance(s, (list, tuple)) else (s,)) for s in sizes]
+        """The states' shapes, flat (the order of `tree.flatten`)."""
+        return _flatten_shapes(self._state_structure(batch_size))
+
+    def _output_shape(self, batch_size):
+        """Shape of one step's output (a zoo cell's is its first state's)."""
+        if not self._is_zoo_cell():
+            size = getattr(self.cell, "output_size", None)
+            if size is not None:
+                return (batch_size,) + _as_shape(size)
+        return self._state_shapes(batch_size)[0]
 
     def build(self, sequences_shape, initial_state_shape=None):
         self._check_sequences_shape(sequences_shape)
@@ -173,38 +213,40 @@ class RNN(keras.layers.Layer):
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch_size = sequences_shape[0]
-        state_shapes = self._state_shapes(batch_size)
-        output_shape = state_shapes[0]
+        output_shape = self._output_shape(batch_size)
         if self.return_sequences:
             output_shape = (batch_size, sequences_shape[1]) + tuple(output_shape[1:])
         if self.return_state:
-            return (tuple(output_shape),) + tuple(tuple(s) for s in state_shapes)
+            return (tuple(output_shape),) + tuple(self._state_structure(batch_size))
         return tuple(output_shape)
 
     def compute_mask(self, sequences, mask=None):
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * len(self._state_shapes(None))
+            return [output_mask] + [None] * len(self._state_structure(None))
         return output_mask
 
     # -- states ----------------------------------------------------------
     def reset_state(self):
         if self.states is not None:
             for state in self.states:
-                state.assign(ops.zeros_like(state))
+                state.assign(ops.zeros(state.shape, dtype=state.dtype))
 
     def reset_states(self):
         self.reset_state()
 
     def get_initial_state(self, batch_size):
+        """Zero states, nested as the cell takes them (see `call`)."""
         if hasattr(self.cell, "get_initial_state"):
-            return list(self.cell.get_initial_state(batch_size=batch_size))
-        return [ops.zeros(s, dtype=self.compute_dtype) for s in self._state_shapes(batch_size)]
+            state = self.cell.get_initial_state(batch_size=batch_size)
+            return list(state) if tree.is_nested(state) else [state]
+        dtype = self._cell_dtype()
+        return [ops.zeros(s, dtype=dtype) for s in self._state_shapes(batch_size)]
 
     def _check_initial_state(self, initial_state, batch_size):
         if not isinstance(initial_state, (list, tuple)):
             initial_state = [initial_state]
-        initial_state = list(initial_state)
+        initial_state = tree.flatten(list(initial_state))
         expected = self._state_shapes(batch_size)
         if len(initial_state) != len(expected):
             raise ValueError(
@@ -224,7 +266,48 @@ class RNN(keras.layers.Layer):
                     f"must have shape {shape}. Received: "
                     f"initial_state[{i}].shape={got}"
                 )
-        return [ops.cast(s, self.compute_dtype) for s in initial_state]
+        return initial_state
+
+    def _check_stateful_batch_size(self, sequences_shape):
+        expected = self.states[0].shape[0]
+        if sequences_shape[0] is not None and sequences_shape[0] != expected:
+            raise ValueError(
+                f"{self.__class__.__name__} `{self.name}` is stateful: the "
+                "batch size of `sequences` must be the batch size of its "
+                f"states, {expected}. Received: "
+                f"sequences.shape={tuple(sequences_shape)}"
+            )
+
+    # -- dropout masks of cells called step by step -----------------------
+    def _configure_dropout_masks(self, cell, step_input, states):
+        """Create the dropout masks of `cell` before the loop (Keras's protocol).
+
+        A cell with Keras's `DropoutRNNCell` methods caches one mask per
+        sequence: created here, outside the loop (under JAX, a mask first
+        drawn inside the scan would leak its tracer), and dropped by
+        `_reset_dropout_masks` after it. Stacked cells get theirs from the
+        input each of them reads (the previous cell's output).
+        """
+        if _has_dropout_protocol(cell):
+            first = tree.flatten(states)[0] if tree.is_nested(states) else states
+            cell.get_dropout_mask(step_input)
+            cell.get_recurrent_dropout_mask(first)
+        if isinstance(cell, keras.layers.StackedRNNCells):
+            cells = list(cell.cells)
+            for i, (c, s) in enumerate(zip(cells, states)):
+                self._configure_dropout_masks(c, step_input, s)
+                if not any(_uses_dropout(later) for later in cells[i + 1 :]):
+                    break
+                s = list(s) if tree.is_nested(s) else [s]
+                step_input, _ = c(step_input, s)
+
+    def _reset_dropout_masks(self, cell):
+        if _has_dropout_protocol(cell):
+            cell.reset_dropout_mask()
+            cell.reset_recurrent_dropout_mask()
+        if isinstance(cell, keras.layers.StackedRNNCells):
+            for c in cell.cells:
+                self._reset_dropout_masks(c)
 
     # -- the loop --------------------------------------------------------
     def call(
@@ -244,15 +327,23 @@ class RNN(keras.layers.Layer):
         recurrence (used by `zoo.diagnostics.gradient_flow`).
         """
         self._check_sequences_shape(sequences.shape)
-        check_float(sequences, "sequences")
+        cell_dtype = self._cell_dtype()
+        is_zoo_cell = self._is_zoo_cell()
+        if is_zoo_cell:
+            # Integer sequences too (Keras's layers take them); other cells
+            # get the sequence as it is, as in `keras.layers.RNN`.
+            sequences = ops.cast(sequences, cell_dtype)
         batch_size = ops.shape(sequences)[0]
+        if self.stateful and self.states is not None:
+            self._check_stateful_batch_size(sequences.shape)
         if initial_state is None:
             if self.stateful:
                 initial_state = [ops.convert_to_tensor(s) for s in self.states]
             else:
-                initial_state = self.get_initial_state(batch_size)
+                initial_state = tree.flatten(self.get_initial_state(batch_size))
         else:
             initial_state = self._check_initial_state(initial_state, sequences.shape[0])
+        initial_state = [ops.cast(s, cell_dtype) for s in initial_state]
         if mask is not None:
             mask = ops.cast(mask, "bool")
             if tuple(mask.shape[:2]) != tuple(sequences.shape[:2]) and None not in mask.shape[:2] and None not in sequences.shape[:2]:
@@ -262,6 +353,7 @@ class RNN(keras.layers.Layer):
                     f"Received: mask.shape={tuple(mask.shape)}"
                 )
 
+        structure = self._state_structure(sequences.shape[0])
         result = None
         if hidden_offsets is None:
             result = self.fused_call(sequences, initial_state, mask, training)
@@ -270,17 +362,30 @@ class RNN(keras.layers.Layer):
         ):
             result = self._compiled_inference_loop(sequences, initial_state, mask)
         if result is None:
-            result = self.inner_loop(
-                sequences, initial_state, mask, training, hidden_offsets
-            )
+            if not is_zoo_cell:
+                self._configure_dropout_masks(
+                    self.cell, sequences[:, 0], _pack_states(structure, initial_state)
+                )
+            try:
+                result = self.inner_loop(
+                    sequences, initial_state, mask, training, hidden_offsets
+                )
+            finally:
+                if not is_zoo_cell:
+                    self._reset_dropout_masks(self.cell)
         last_output, outputs, states = result
+        dtype = self.compute_dtype
+        last_output = ops.cast(last_output, dtype)
+        if outputs is not None:
+            outputs = ops.cast(outputs, dtype)
+        states = [ops.cast(s, dtype) for s in states]
 
         if self.stateful:
             for variable, state in zip(self.states, states):
                 variable.assign(ops.cast(state, variable.dtype))
         output = outputs if self.return_sequences else last_output
         if self.return_state:
-            return (output,) + tuple(states)
+            return (output,) + tuple(_pack_states(structure, states))
         return output
 
     def fused_call(self, sequences, initial_state, mask, training):
@@ -351,13 +456,14 @@ class RNN(keras.layers.Layer):
                     x_t = cell.project_inputs(ops.expand_dims(x_t, 0), context)[0]
                 return cell.step(x_t, states, context)
 
-        else:  # any Keras cell, step by step
+        else:  # any Keras cell, step by step, its states nested as it takes them
             projected = xs
             kwargs = {"training": training} if getattr(cell, "_call_has_training_arg", False) else {}
+            structure = self._state_structure(None)
 
             def cell_step(x_t, states):
-                out, new_states = cell(x_t, states, **kwargs)
-                return out, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+                out, new_states = cell(x_t, _pack_states(structure, states), **kwargs)
+                return out, tree.flatten(new_states)
 
         if (
             is_zoo_cell
@@ -391,27 +497,37 @@ class RNN(keras.layers.Layer):
             loop_xs["mask"] = ops.transpose(mask, (1, 0))
         if hidden_offsets is not None:
             loop_xs["offset"] = ops.transpose(
-                ops.cast(hidden_offsets, self.compute_dtype), to_time_major
+                ops.cast(hidden_offsets, initial_state[0].dtype), to_time_major
             )
         if self.go_backwards:
             loop_xs = tree.map_structure(lambda t: ops.flip(t, axis=0), loop_xs)
 
         initial_state = list(initial_state)
-        # A cell's output is its first state, so without a mask the loop
+        # A zoo cell's output is its first state, so without a mask the loop
         # carries the states alone (one loop variable and one gradient
-        # accumulator fewer); a mask needs the last unmasked output too.
+        # accumulator fewer); a mask needs the last unmasked output too, and
+        # any other cell's output is carried separately.
         masked = mask is not None
-        init = (initial_state, ops.zeros_like(initial_state[0])) if masked else initial_state
+        carries_output = masked or not is_zoo_cell
+        if is_zoo_cell:
+            no_output = ops.zeros_like(initial_state[0])
+        else:
+            no_output = ops.zeros(
+                self._output_shape(batch_size), dtype=initial_state[0].dtype
+            )
+        init = (initial_state, no_output) if carries_output else initial_state
         zero_output_for_mask = self.zero_output_for_mask
 
         def body(carry, inputs):
-            states, prev_output = carry if masked else (carry, None)
+            states, prev_output = carry if carries_output else (carry, None)
             output, new_states = cell_step(inputs["x"], states)
             new_states = list(new_states)
             if "offset" in inputs:
                 output = output + inputs["offset"]
                 new_states[0] = new_states[0] + inputs["offset"]
             if not masked:
+                if carries_output:
+                    return (new_states, output), output
                 return new_states, output
             m = ops.reshape(inputs["mask"], (-1,) + (1,) * (len(output.shape) - 1))
             new_states = [ops.where(m, n, s) for n, s in zip(new_states, states)]
@@ -427,7 +543,7 @@ class RNN(keras.layers.Layer):
             collect=self.return_sequences,
             unroll=self.unroll,
         )
-        states, last_output = carry if masked else (carry, carry[0])
+        states, last_output = carry if carries_output else (carry, carry[0])
         outputs = None
         if self.return_sequences:
             outputs = ops.transpose(ys, to_time_major)
@@ -456,3 +572,60 @@ class RNN(keras.layers.Layer):
             config["cell"], custom_objects=custom_objects
         )
         return cls(**config)
+
+
+def _as_shape(size):
+    """A state or output size (a number or a shape) as a shape tuple."""
+    if isinstance(size, int):
+        return (size,)
+    return tuple(size)
+
+
+def _cell_state_shapes(cell, batch_size, unwrap_single=False):
+    if hasattr(cell, "state_shapes"):
+        return [tuple(s) for s in cell.state_shapes(batch_size)]
+    sizes = cell.state_size
+    if not isinstance(sizes, (list, tuple)):
+        shape = (batch_size,) + _as_shape(sizes)
+        return shape if unwrap_single else [shape]
+    return [(batch_size,) + _as_shape(s) for s in sizes]
+
+
+def _flatten_shapes(structure):
+    """Shapes (tuples) from nested lists of them."""
+    if isinstance(structure, tuple):
+        return [structure]
+    return [shape for part in structure for shape in _flatten_shapes(part)]
+
+
+def _pack_states(structure, flat):
+    """Flat states nested as `structure` (from `RNN._state_structure`)."""
+    flat = iter(flat)
+
+    def pack(part):
+        if isinstance(part, tuple):
+            return next(flat)
+        return [pack(p) for p in part]
+
+    return pack(structure)
+
+
+def _has_dropout_protocol(cell):
+    """Whether `cell` caches its dropout masks as Keras's `DropoutRNNCell`."""
+    return all(
+        hasattr(cell, name)
+        for name in (
+            "get_dropout_mask",
+            "get_recurrent_dropout_mask",
+            "reset_dropout_mask",
+            "reset_recurrent_dropout_mask",
+        )
+    )
+
+
+def _uses_dropout(cell):
+    if isinstance(cell, keras.layers.StackedRNNCells):
+        return any(_uses_dropout(c) for c in cell.cells)
+    return _has_dropout_protocol(cell) and (
+        getattr(cell, "dropout", 0) > 0 or getattr(cell, "recurrent_dropout", 0) > 0
+    )

@@ -187,9 +187,15 @@ def test_wrong_rank_names_argument():
         zoo.layers.ConvLSTM2D(2, 3)(np.zeros((2, 3, 4, 4), "float32"))
 
 
-def test_integer_inputs_rejected():
-    with pytest.raises(TypeError, match=r"Received: sequences.dtype=int32"):
-        zoo.layers.GRU(4)(np.zeros((2, 3, 5), "int32"))
+def test_integer_inputs_cast_to_the_compute_dtype():
+    # As Keras's layers, which take integer sequences.
+    ints = np.arange(30).reshape((2, 3, 5)).astype("int32") % 3
+    layer = zoo.layers.GRU(4)
+    out = layer(ints)
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    np.testing.assert_allclose(
+        to_numpy(out), to_numpy(layer(ints.astype("float32"))), atol=1e-6
+    )
 
 
 def test_mismatched_initial_state():
@@ -225,3 +231,70 @@ def test_wrong_mask_shape():
 def test_stacked_rnn_needs_sequences():
     with pytest.raises(ValueError, match=r"return_sequences=True.*Received: layers\[0\]"):
         zoo.layers.StackedRNN([zoo.layers.LSTM(3)])
+
+
+# -- Keras drop-in behaviour (found by tests/zoo/layers/test_keras_suite.py) --
+
+@pytest.mark.backend_parity
+def test_reset_state_zeroes_the_states():
+    layer = zoo.layers.GRU(4, stateful=True)
+    layer(X)
+    assert np.abs(to_numpy(layer.states[0])).sum() > 0
+    layer.reset_state()
+    np.testing.assert_array_equal(to_numpy(layer.states[0]), np.zeros((2, 4)))
+
+
+@pytest.mark.backend_parity
+def test_stateful_refuses_another_batch_size():
+    layer = zoo.layers.LSTM(4, stateful=True)
+    layer(X)
+    with pytest.raises(ValueError, match=r"batch size.*Received: sequences.shape=\(1, 6, 3\)"):
+        layer(X[:1])
+
+
+def _dropout_cell(kind):
+    # Linear, no recurrence: every step's output is (x_t * mask) W, so with
+    # constant inputs the outputs of a sequence are equal iff its mask is.
+    kwargs = dict(
+        activation="linear",
+        use_bias=False,
+        recurrent_initializer="zeros",
+        kernel_initializer="ones",
+        dropout=0.5,
+    )
+    if kind == "zoo":
+        return zoo.layers.SimpleRNNCell(3, **kwargs)
+    return keras.layers.SimpleRNNCell(3, **kwargs)
+
+
+@pytest.mark.backend_parity
+@pytest.mark.parametrize(
+    "wrapper,cell_kind",
+    [(keras.layers.RNN, "zoo"), (zoo.layers.RNN, "keras"), (zoo.layers.RNN, "zoo")],
+)
+def test_dropout_mask_is_one_per_sequence(wrapper, cell_kind):
+    cell = _dropout_cell(cell_kind)
+    layer = wrapper(cell, return_sequences=True)
+    x = np.ones((8, 5, 6), "float32")
+    first = to_numpy(layer(x, training=True))
+    second = to_numpy(layer(x, training=True))
+    for out in (first, second):
+        np.testing.assert_allclose(out, np.repeat(out[:, :1], 5, axis=1), atol=1e-6)
+        assert (out != 6.0).any()  # some inputs were dropped
+    assert not np.allclose(first, second)  # a new mask per call
+    assert getattr(cell, "_dropout_mask", None) is None  # none kept after a call
+
+
+@pytest.mark.backend_parity
+@pytest.mark.parametrize(
+    "wrapper,cell_kind", [(keras.layers.RNN, "zoo"), (zoo.layers.RNN, "keras")]
+)
+def test_fit_with_dropout_cell(wrapper, cell_kind):
+    # On JAX, masks drawn inside the scan leaked tracers out of it.
+    cell = _dropout_cell(cell_kind)
+    cell.recurrent_dropout = 0.25
+    model = keras.Sequential([keras.Input((5, 6)), wrapper(cell), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).standard_normal((8, 5, 6)).astype("float32")
+    history = model.fit(x, np.zeros((8, 1)), epochs=2, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
