@@ -6,6 +6,11 @@
   current backend (TensorFlow or JAX), for parity tests.
 - `check_export`: `model.export` then `tf.saved_model.load` in a fresh
   process that never imports `zoo` or `applications`; outputs must match.
+- `check_saved_model`: the same fresh-process check for a SavedModel written
+  by other means (an application's `export` command), against the outputs
+  the Python model gives.
+- `run_module`: `python -m <module> ...` from the repository root, as a
+  user types it.
 """
 
 import json
@@ -158,12 +163,15 @@ def run_saved_model_fresh(path, inputs, tmp_path, signature="serving_default", i
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("PYTHONPATH", None)
     # Run from a directory where `zoo` is not importable by accident.
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", _EXPORT_CHECK, spec_file],
-        check=True,
         cwd=tmp_path,
         env=env,
         capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (
+        f"loading and calling {path} ({signature}) in a fresh process failed:\n{done.stderr[-4000:]}"
     )
     result = json.load(open(os.path.join(tmp_path, "result.json")))
     assert result["leaked"] == [], result["leaked"]
@@ -181,12 +189,44 @@ def check_export(model, input_data, tmp_path, atol=1e-5):
 
     sig = tf.saved_model.load(path).signatures["serving_default"]
     (arg_name,) = sig.structured_input_signature[1].keys()
-    outputs = run_saved_model_fresh(path, {arg_name: input_data}, tmp_path)
     expected = _as_list(model(input_data))
-    assert len(outputs) == len(expected) == 1, (list(outputs), len(expected))
-    (got,) = outputs.values()
-    np.testing.assert_allclose(got, to_numpy(expected[0]), atol=atol)
+    assert len(expected) == 1, len(expected)
+    (out_name,) = sig.structured_outputs.keys()
+    check_saved_model(path, {arg_name: input_data}, {out_name: expected[0]}, tmp_path, atol=atol)
     return path
+
+
+def check_saved_model(path, inputs, expected, tmp_path, signature="serving_default",
+                      imports=(), atol=1e-5):
+    """Call a SavedModel in a fresh process (no `zoo`, no `applications`);
+    its outputs must be exactly the names of `expected` and equal them.
+
+    `expected` maps output names to what the Python model gives (tensors or
+    arrays): floats within `atol`, strings, integers and booleans exactly.
+    Returns the SavedModel's outputs as numpy arrays.
+    """
+    got = run_saved_model_fresh(path, inputs, tmp_path, signature=signature, imports=imports)
+    assert sorted(got) == sorted(expected), (sorted(got), sorted(expected))
+    for name, value in expected.items():
+        # tf tensors of strings have `.numpy()`; Keras converts the rest.
+        want = value.numpy() if hasattr(value, "numpy") else np.asarray(to_numpy(value))
+        have = got[name]
+        assert have.shape == want.shape, (name, have.shape, want.shape)
+        if np.issubdtype(want.dtype, np.floating):
+            np.testing.assert_allclose(have, want, atol=atol, err_msg=name)
+        else:
+            assert have.tolist() == want.tolist(), (name, have.tolist(), want.tolist())
+    return got
+
+
+def run_module(module, args, timeout=900, env=None):
+    """`python -m module *args` from the repository root; returns the
+    `CompletedProcess` (text stdout and stderr captured). `env` changes the
+    environment: a value of None removes the variable."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": ROOT}
+    env = {k: v for k, v in env.items() if v is not None}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def run_notebook(name, weights, timeout=600):

@@ -1,7 +1,6 @@
 """The declaration every application makes; `zoo.cli` drives it."""
 
 import dataclasses
-import json
 import os
 from typing import Any
 from typing import Callable
@@ -105,7 +104,7 @@ class Application:
                 f"{self.name} ships no default weights; pass --weights NAME or "
                 "a directory written by train. Received: weights=None"
             )
-        directory, run_config, weights_path = registry.load(weights)
+        directory, run_config, weights_path = registry.load(weights, application=self.name)
         if run_config.get("application") != self.name:
             raise registry.WeightsError(
                 f"These weights belong to application "
@@ -140,5 +139,7 @@ def write_run_config(directory, application, preset, dataset, config, extra=None
 
 
 def read_run_config(directory):
-    with open(os.path.join(directory, "config.json")) as f:
-        return json.load(f)
+    """A run directory's `config.json` (a `WeightsError` naming it if damaged)."""
+    from zoo.weights import read_run_config as read
+
+    return read(directory)

@@ -11,11 +11,141 @@ An application's `train.py` is two lines:
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
 BACKENDS = ("tensorflow", "jax", "torch")
+
+# TensorFlow's start-up notes, written to stderr before its log level applies.
+_STARTUP_BANNER = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_GLOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^ \]]+:\d+\] ")
+_NO_DRIVER_ERRORS = ("failed call to cuInit",)
+
+
+def _nvidia_driver_present():
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+
+
+def _startup_noise_filter(text, min_level, driver_present):
+    """`text` without TensorFlow's start-up notes below `min_level`.
+
+    Lines in absl's format (`I0000 00:00:... file.cc:12] message`) are kept
+    when their severity (I 0, W 1, E 2, F 3) reaches `min_level`
+    (`TF_CPP_MIN_LOG_LEVEL`); a line without that prefix continues the
+    previous message and shares its fate. The failed `cuInit` of a machine
+    without an NVIDIA driver is dropped (nothing is wrong there; with a
+    driver it is a real error and is kept). Everything else is kept.
+    """
+    kept = []
+    keep = True
+    for line in text.splitlines(keepends=True):
+        if line.rstrip("\n") == _STARTUP_BANNER:
+            continue
+        match = _GLOG_LINE.match(line)
+        if match:
+            severity = "IWEF".index(match.group(1))
+            keep = severity >= min_level
+            if keep and severity == 2 and not driver_present:
+                keep = not any(note in line for note in _NO_DRIVER_ERRORS)
+        if keep:
+            kept.append(line)
+    return "".join(kept)
+
+
+def prepare_console():
+    """Start TensorFlow without its start-up notes; call before it is imported.
+
+    `TF_CPP_MIN_LOG_LEVEL` defaults to 2 (warnings and errors of TensorFlow's
+    C++ code show, its info lines do not), and TensorFlow is imported and its
+    devices are listed with stderr held: the notes it writes there before that
+    level applies (oneDNN, CPU features, "could not find cuda drivers", and a
+    failed `cuInit` on a machine without an NVIDIA driver) are dropped, and
+    everything else, errors and Python warnings included, is written out
+    unchanged. A no-op once TensorFlow is imported, or where it is not
+    installed. Where stderr is not a terminal, tqdm progress bars are off.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not _isatty(sys.stderr):
+        # tqdm bars (tfds preparing a dataset on first use) are a line of
+        # carriage returns per update in a log file.
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    if "tensorflow" in sys.modules:
+        return
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return
+    try:
+        min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
+    except ValueError:
+        min_level = 0
+    # The held lines go through a small filter process: should TensorFlow
+    # abort while loading (a missing CPU instruction, a broken install), the
+    # filter still receives and writes out its last words.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    driver = "1" if _nvidia_driver_present() else "0"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        filter_process = subprocess.Popen(
+            [sys.executable, "-c", _FILTER_CODE, str(min_level), driver],
+            stdin=subprocess.PIPE, stdout=saved, stderr=saved, env=dict(os.environ, PYTHONPATH=root),
+        )
+    except OSError:
+        os.close(saved)
+        return
+    os.dup2(filter_process.stdin.fileno(), 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # where cuInit runs; creates no context
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        filter_process.stdin.close()
+        try:
+            filter_process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a process TensorFlow started holds the pipe
+            filter_process.kill()
+
+
+_FILTER_CODE = """
+import sys
+text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+try:
+    from zoo.cli import _startup_noise_filter
+    text = _startup_noise_filter(text, int(sys.argv[1]), sys.argv[2] == "1")
+except Exception:
+    pass  # unfiltered, rather than lost
+sys.stdout.write(text)
+"""
+
+
+def _verbosity(text):
+    if text == "auto":
+        return text
+    if text in ("0", "1", "2"):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected auto, 0, 1 or 2. Received: {text!r}")
+
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method; a closed stream
+        return False
+
+
+def fit_verbosity(verbose, stream=None):
+    """Keras `fit` verbosity: "auto" is a progress bar (1) on a terminal and
+    one line per epoch (2) otherwise, such as in a log file or a pipe."""
+    if verbose != "auto":
+        return verbose
+    return 1 if _isatty(sys.stdout if stream is None else stream) else 2
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -135,14 +265,17 @@ def train_parser(application):
                         help="continue the run in --output-dir from its last finished epoch")
     parser.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                         help="tf.distribute strategy: MirroredStrategy, or MultiWorkerMirroredStrategy from TF_CONFIG")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="Keras fit verbosity (1: progress bars)")
+    parser.add_argument("--verbose", type=_verbosity, default="auto", metavar="{auto,0,1,2}",
+                        help="Keras fit verbosity: 1 a progress bar, 2 one line per epoch, 0 silent; "
+                        "auto: 1 on a terminal, 2 in a log or a pipe")
     return parser
 
 
 def train_main(application, argv=None):
     parser = train_parser(application)
     args = parser.parse_args(argv)
+    args.verbose = fit_verbosity(args.verbose)
+    prepare_console()
     _maybe_reexec(args)
     try:
         return _train(application, args)
@@ -167,6 +300,7 @@ def _train(application, args):
     from zoo.application import read_run_config
     from zoo.application import write_run_config
     from zoo.training.checkpoint import EpochCheckpoint
+    from zoo.training.checkpoint import load_checkpoint
     from zoo.training.checkpoint import load_resume_state
 
     # A multi-worker strategy must exist before any other TensorFlow op.
@@ -182,6 +316,10 @@ def _train(application, args):
     os.makedirs(out, exist_ok=True)
 
     state, checkpoint = load_resume_state(out) if args.resume else (None, None)
+    if strategy is not None:  # all workers resume the same epoch (a collective op)
+        from zoo.training.distribute import check_workers_agree
+
+        check_workers_agree(strategy, initial_epoch=state["epoch"] if state else 0)
     if not args.resume and os.path.exists(os.path.join(out, "train_state.json")):
         raise ValueError(
             f"{out} already holds a run: pass --resume to continue it or another "
@@ -220,20 +358,27 @@ def _train(application, args):
             write_run_config(out, application, args.preset, dataset, config,
                              {"seed": args.seed, "command": " ".join(sys.argv)})
     batch_size = config["batch_size"]
-    train_ds = preprocessor.dataset(train_raw, batch_size, shuffle=True, seed=args.seed)
-    val_ds = preprocessor.dataset(val_raw, batch_size, shuffle=False, seed=args.seed)
+    # Multi-worker: each worker keeps its slice of every global batch (see shard_dataset).
+    from zoo.training.distribute import shard_dataset
+
+    train_ds = shard_dataset(preprocessor.dataset(train_raw, batch_size, shuffle=True, seed=args.seed), strategy)
+    val_ds = shard_dataset(preprocessor.dataset(val_raw, batch_size, shuffle=False, seed=args.seed), strategy)
 
     with scope():
         if state is not None:
-            model = keras.saving.load_model(checkpoint, safe_mode=True)
+            model = load_checkpoint(checkpoint)
         else:
             model = application.build_model(config)
     initial_epoch = state["epoch"] if state else 0
     if initial_epoch:
         print(f"Resuming {out} after epoch {initial_epoch}.")
+    # Every worker saves (saving runs collective ops); only the chief into out.
+    from zoo.training.distribute import worker_dir
+
+    write_dir = worker_dir(out, strategy)
     callbacks = [
-        EpochCheckpoint(out, application.monitor, application.monitor_mode, state, write=chief),
-        keras.callbacks.TensorBoard(os.path.join(out, "logs")),
+        EpochCheckpoint(write_dir, application.monitor, application.monitor_mode, state),
+        keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
     start = time.time()
     if initial_epoch < config["epochs"]:
@@ -271,6 +416,7 @@ def evaluate_parser(application):
 def evaluate_main(application, argv=None):
     parser = evaluate_parser(application)
     args = parser.parse_args(argv)
+    prepare_console()
     _maybe_reexec(args)
     try:  # WeightsError is a ValueError
         return _evaluate(application, args)
@@ -322,6 +468,7 @@ def export_parser(application):
 def export_main(application, argv=None):
     parser = export_parser(application)
     args = parser.parse_args(argv)
+    prepare_console()
     try:  # WeightsError is a ValueError
         return _export(application, args)
     except ValueError as error:

@@ -49,7 +49,59 @@ def names(application=None):
 
 
 class WeightsError(ValueError):
-    """A pretrained entry is missing, unknown or corrupt."""
+    """A pretrained entry or a run directory is missing, unknown or corrupt.
+
+    The message names the file and says how to fix it; the commands print
+    it as one `error:` line.
+    """
+
+
+def _one_line(error, limit=300):
+    """The first line of an exception's message (h5py, json, Keras ...)."""
+    text = " ".join(str(error).strip().splitlines()[:1]) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_json_file(path, what, fix):
+    """The parsed JSON in `path`, or a `WeightsError` naming the file.
+
+    Args:
+        path: the file.
+        what: what the file is, for the message ("the run's config").
+        fix: how to fix a damaged file, one sentence.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise WeightsError(f"{path} ({what}) is missing. {fix} Received: file={path!r}") from None
+    except (ValueError, OSError) as error:  # JSONDecodeError, UnicodeDecodeError are ValueErrors
+        raise WeightsError(
+            f"{path} ({what}) is damaged: it is not valid JSON ({_one_line(error)}). {fix} "
+            f"Received: file={path!r} ({_size(path)})"
+        ) from None
+
+
+def _size(path):
+    try:
+        return f"{os.path.getsize(path)} bytes"
+    except OSError:
+        return "unreadable"
+
+
+def read_run_config(directory):
+    """A run directory's `config.json`, checked to be a run's config."""
+    path = os.path.join(directory, "config.json")
+    fix = ("It is written by `train` with the weights; train again into a new "
+           "--output-dir, or copy the run directory again from where it was made.")
+    data = read_json_file(path, "the run's config", fix)
+    if not (isinstance(data, dict) and isinstance(data.get("config"), dict) and "application" in data):
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise WeightsError(
+            f"{path} is not a run's config: it needs 'application' and a 'config' object. {fix} "
+            f"Received: keys={keys}"
+        )
+    return data
 
 
 def _entry_files(entry):
@@ -84,7 +136,7 @@ def _fetch(spec, root):
     )
 
 
-def load(name_or_path, manifest=None):
+def load(name_or_path, manifest=None, application=None):
     """Verified local directory and config of a pretrained entry or a path.
 
     Args:
@@ -92,6 +144,8 @@ def load(name_or_path, manifest=None):
             application's `train` command (holding `config.json` and
             `model.weights.h5`).
         manifest: a manifest dict (default: `weights/manifest.json`).
+        application: the application asking; an unknown name lists only its
+            shipped entries (default: every entry).
 
     Returns:
         `(directory, config, weights_path)`: the directory holding
@@ -100,8 +154,8 @@ def load(name_or_path, manifest=None):
         a URL: files too big for the repository).
 
     Raises:
-        WeightsError: unknown name, missing file, or a sha256 mismatch
-            (naming the expected and received hashes).
+        WeightsError: unknown name, missing file, a damaged `config.json`, or
+            a sha256 mismatch (naming the expected and received hashes).
     """
     if os.path.isdir(str(name_or_path)):
         directory = str(name_or_path)
@@ -111,13 +165,23 @@ def load(name_or_path, manifest=None):
                     f"{directory} is not a weights directory: {required} is "
                     f"missing. Received: weights={name_or_path!r}"
                 )
-        with open(os.path.join(directory, "config.json")) as f:
-            return directory, json.load(f), os.path.join(directory, "model.weights.h5")
+        return directory, read_run_config(directory), os.path.join(directory, "model.weights.h5")
     manifest = load_manifest() if manifest is None else manifest
     if name_or_path not in manifest:
+        known = sorted(
+            n for n, e in manifest.items()
+            if application is None or e.get("application") == application
+        )
+        path = os.path.abspath(str(name_or_path))
+        if os.path.isfile(path):
+            problem = (f"{path} is a file; pass the run directory holding config.json and "
+                       "model.weights.h5")
+        else:
+            problem = f"the path {path} does not exist and no shipped entry has this name"
+        shipped = f"the {application} application ships" if application else "shipped entries are"
         raise WeightsError(
-            f"Unknown pretrained weights; known: {sorted(manifest)} (or pass a "
-            f"directory written by `train`). Received: weights={name_or_path!r}"
+            f"No such weights: {problem}. Pass a run directory written by `train`, or one of "
+            f"the names {shipped}: {known}. Received: weights={name_or_path!r}"
         )
     entry = manifest[name_or_path]
     root = weights_dir()
@@ -133,9 +197,7 @@ def load(name_or_path, manifest=None):
             )
         paths.append(path)
     directory = os.path.join(root, name_or_path)
-    with open(os.path.join(directory, "config.json")) as f:
-        config = json.load(f)
-    return directory, config, paths[0]
+    return directory, read_run_config(directory), paths[0]
 
 
 def add(name, source_dir, command, metrics, application=None):

@@ -23,6 +23,9 @@ def main(argv=None):
     if not texts:
         parser.exit(2, f"{parser.prog}: error: no text given. Received: texts=[]\n")
 
+    from zoo.cli import prepare_console
+
+    prepare_console()
     import tensorflow as tf
 
     from applications.sentiment.serving import export_endpoints

@@ -35,6 +35,11 @@ class TextPreprocessor:
             standardize=None,  # clean_text() does it, with tf ops
             vocabulary=vocabulary,
         )
+        # A weightless layer whose `build` does nothing, but Keras marks a
+        # layer built only once it is built or called, and an export
+        # (`ExportArchive.track`) refuses an unbuilt layer. Built here, a
+        # preprocessor read back from its assets exports before any call.
+        self.vectorizer.build(None)
 
     @classmethod
     def fit(cls, config, texts):
@@ -47,7 +52,12 @@ class TextPreprocessor:
     @classmethod
     def load(cls, config, directory):
         path = os.path.join(directory, VOCABULARY_FILE)
-        with open(path, encoding="utf-8") as f:
+        if not os.path.exists(path):
+            raise ValueError(
+                f"{directory} has no {VOCABULARY_FILE} (written by train with the weights): is it "
+                f"a sentiment run directory? Received: directory={directory!r}"
+            )
+        with open(path, encoding="utf-8", errors="replace") as f:
             vocabulary = f.read().split("\n")
         return cls(config["vocabulary_size"], config["max_length"], vocabulary)
 

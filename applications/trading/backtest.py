@@ -34,6 +34,9 @@ def main(argv=None):
     parser.add_argument("--plots", default=None, metavar="DIR")
     args = parser.parse_args(argv)
 
+    from zoo.cli import prepare_console
+
+    prepare_console()
     from applications.trading import data as data_lib
     from applications.trading.evaluate_lib import evaluate
     from zoo.cli import format_metrics

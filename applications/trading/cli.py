@@ -10,7 +10,6 @@ validation period; a run takes seconds, so `--resume` reuses a finished run
 and otherwise starts again.
 """
 
-import json
 import os
 import sys
 import time
@@ -40,6 +39,7 @@ def train_parser(application):
 def train_main(application, argv=None):
     parser = train_parser(application)
     args = parser.parse_args(argv)
+    zoo_cli.prepare_console()
     _maybe_reexec(args)
     try:
         return train(application, args.preset, args.dataset, args.output_dir, args.seed, args.resume,
@@ -75,10 +75,13 @@ def train(application, preset, dataset, output_dir=None, seed=0, resume=False, c
         if not resume:
             raise ValueError(f"{out} already holds a run: pass --resume to continue it or another "
                              f"--output-dir. Received: output_dir={out!r}")
-        with open(state_path) as f:
-            if json.load(f).get("finished"):
-                print(f"{out} holds a finished run; nothing to do.")
-                return out
+        from zoo.weights import read_json_file
+
+        state = read_json_file(state_path, "the run's training state",
+                               "Delete it to train this run again, or train into a new --output-dir.")
+        if isinstance(state, dict) and state.get("finished"):
+            print(f"{out} holds a finished run; nothing to do.")
+            return out
     os.makedirs(out, exist_ok=True)
     keras.utils.set_random_seed(seed)
     start = time.time()
@@ -126,6 +129,7 @@ def evaluate_parser(application):
 def evaluate_main(application, argv=None):
     parser = evaluate_parser(application)
     args = parser.parse_args(argv)
+    zoo_cli.prepare_console()
     _maybe_reexec(args)
     try:
         return evaluate(application, args.weights, args.dataset, args.split, args.json, args.csv, args.plots)

@@ -68,8 +68,14 @@ class FeatureScaler:
         path = os.path.join(directory, ASSET)
         if not os.path.exists(path):
             raise ValueError(f"{directory} holds no {ASSET} (written by train). Received: directory={directory!r}")
-        with open(path) as f:
-            data = json.load(f)
+        from zoo.weights import WeightsError
+        from zoo.weights import read_json_file
+
+        fix = "It is written by train with the weights; copy the run directory again or train again."
+        data = read_json_file(path, "the feature scaler", fix)
+        if not (isinstance(data, dict) and {"names", "mean", "std"} <= set(data)):
+            raise WeightsError(f"{path} is not a feature scaler: it needs names, mean and std. {fix} "
+                               f"Received: {sorted(data) if isinstance(data, dict) else type(data).__name__}")
         return cls(data["names"], data["mean"], data["std"])
 
     def trackables(self):

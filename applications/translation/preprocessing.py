@@ -130,6 +130,11 @@ class TranslationPreprocessor:
         }
         self.source_tokenizer = _tokenizer(self.source_vocabulary)
         self.target_tokenizer = _tokenizer(self.target_vocabulary)
+        # Weightless layers: marked built now, so that an export
+        # (`ExportArchive.track` refuses an unbuilt layer) works however the
+        # preprocessor was made, fitted or read back from its assets.
+        for tokenizer in (self.source_tokenizer, self.target_tokenizer):
+            tokenizer.build(None)
         # KerasHub turns eager outputs into Python lists; traced, they stay
         # (ragged) tensors, which is what every caller here wants.
         self._tokenize_source = tf.function(self.source_tokenizer.tokenize)
@@ -251,9 +256,5 @@ class TranslationPreprocessor:
         ).prefetch(tf.data.AUTOTUNE)
 
     def trackables(self):
-        """What an export must track: the two tokenizers (weightless layers,
-        marked built so that `ExportArchive` accepts them)."""
-        for tokenizer in (self.source_tokenizer, self.target_tokenizer):
-            if not tokenizer.built:
-                tokenizer.build(None)
+        """What an export must track: the two tokenizers (built in `__init__`)."""
         return [self.source_tokenizer, self.target_tokenizer]

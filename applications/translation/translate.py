@@ -33,6 +33,9 @@ def main(argv=None):
         parser.exit(2, f"{parser.prog}: error: --beam-size must be >= 1. "
                        f"Received: beam_size={args.beam_size}\n")
 
+    from zoo.cli import prepare_console
+
+    prepare_console()
     import tensorflow as tf
 
     from applications.translation.serving import translate_function

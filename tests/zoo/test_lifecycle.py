@@ -231,3 +231,217 @@ def test_keras_file_with_lambda_is_refused(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="safe_mode"):
         keras.saving.load_model(path, safe_mode=True)
+
+
+# -- damaged files: one `error:` line naming the file --------------------------
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """One trained run for the tests below, which only read it or copy it."""
+    out = str(tmp_path_factory.mktemp("pristine"))
+    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1"])
+    return out
+
+
+def _copy_run(trained, tmp_path):
+    import shutil
+
+    copy = str(tmp_path / "copy")
+    shutil.copytree(trained, copy)
+    return copy
+
+
+def _damage(path, how):
+    if how == "truncated":
+        size = os.path.getsize(path)
+        with open(path, "r+b") as f:
+            f.truncate(size // 2)
+    elif how == "garbage":
+        with open(path, "wb") as f:
+            f.write(np.random.default_rng(0).bytes(4096))
+    else:  # empty
+        open(path, "wb").close()
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "empty"])
+@pytest.mark.parametrize("command", ["evaluate", "export"])
+def test_damaged_weights_file_is_named(pristine, tmp_path, capsys, how, command):
+    run = _copy_run(pristine, tmp_path)
+    weights = os.path.join(run, "model.weights.h5")
+    _damage(weights, how)
+    argv = ["--weights", run] + (["--output", str(tmp_path / "serve")] if command == "export" else [])
+    with pytest.raises(SystemExit) as exit_info:
+        getattr(cli, f"{command}_main")(toy_app.APPLICATION, argv)
+    assert exit_info.value.code == 2
+    err = _error_line(capsys)
+    assert err.startswith(f"python -m applications.toy.{command}: error: The weights file {weights} is damaged")
+    assert "train again" in err
+    assert err.endswith(f"Received: file={weights!r} ({os.path.getsize(weights)} bytes)")
+    with pytest.raises(registry.WeightsError, match="is damaged"):
+        toy_app.APPLICATION.from_pretrained(run)
+
+
+def test_weights_of_another_config_are_named(pristine, tmp_path, capsys):
+    run = _copy_run(pristine, tmp_path)
+    config = json.load(open(os.path.join(run, "config.json")))
+    config["config"]["units"] = 5
+    json.dump(config, open(os.path.join(run, "config.json"), "w"))
+    with pytest.raises(SystemExit):
+        cli.evaluate_main(toy_app.APPLICATION, ["--weights", run])
+    err = _error_line(capsys)
+    assert "model.weights.h5 does not fit the model that its config.json describes" in err
+    assert "Received: file=" in err
+
+
+@pytest.mark.parametrize("content", [b'{"application": "toy", "config": {"units"', b"\xff\xfe\x00",
+                                     b'["a list"]', b'{"application": "toy"}'])
+def test_damaged_config_json_is_named(pristine, tmp_path, capsys, content):
+    run = _copy_run(pristine, tmp_path)
+    path = os.path.join(run, "config.json")
+    with open(path, "wb") as f:
+        f.write(content)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.evaluate_main(toy_app.APPLICATION, ["--weights", run])
+    assert exit_info.value.code == 2
+    err = _error_line(capsys)
+    assert f"{path} " in err and "Received: " in err
+    assert ("is damaged: it is not valid JSON" in err) or ("is not a run's config" in err)
+
+
+def test_resume_from_damaged_files_is_named(pristine, tmp_path, capsys):
+    run = _copy_run(pristine, tmp_path)
+    checkpoint = os.path.join(run, "checkpoint.keras")
+    _damage(checkpoint, "truncated")
+    argv = ["--output-dir", run, "--verbose", "0", "--resume", "--epochs", "3"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.train_main(toy_app.APPLICATION, argv)
+    assert exit_info.value.code == 2
+    err = _error_line(capsys)
+    assert f"error: The checkpoint {checkpoint} that --resume restarts from is damaged" in err
+    assert "train_state.json" in err and err.endswith(f"Received: file={checkpoint!r} "
+                                                      f"({os.path.getsize(checkpoint)} bytes)")
+    state = os.path.join(run, "train_state.json")
+    _damage(state, "garbage")
+    with pytest.raises(SystemExit):
+        cli.train_main(toy_app.APPLICATION, argv)
+    err = _error_line(capsys)
+    assert f"error: {state} (the training state --resume continues from) is damaged" in err
+    assert err.endswith(f"Received: file={state!r} (4096 bytes)")
+
+
+def test_unknown_weights_list_only_this_applications_entries(pristine, tmp_path, monkeypatch, capsys):
+    _manifest_for(pristine, tmp_path, monkeypatch)
+    manifest = registry.load_manifest()
+    manifest["other_entry"] = dict(manifest["toy_entry"], name="other_entry", application="other")
+    with open(registry.manifest_path(), "w") as f:
+        json.dump(manifest, f)
+    missing = str(tmp_path / "runs" / "typo")
+    for command in ("evaluate", "export"):
+        argv = ["--weights", missing] + (["--output", str(tmp_path)] if command == "export" else [])
+        with pytest.raises(SystemExit) as exit_info:
+            getattr(cli, f"{command}_main")(toy_app.APPLICATION, argv)
+        assert exit_info.value.code == 2
+        err = _error_line(capsys)
+        assert f"the path {missing} does not exist" in err
+        assert "the toy application ships: ['toy_entry']" in err and "other_entry" not in err
+        assert err.endswith(f"Received: weights={missing!r}")
+    # A file instead of its directory says so.
+    weights_file = os.path.join(pristine, "model.weights.h5")
+    with pytest.raises(registry.WeightsError, match="is a file; pass the run directory"):
+        toy_app.APPLICATION.from_pretrained(weights_file)
+
+
+# -- the first screen: no start-up noise, one line per epoch in a log ---------
+
+def test_train_in_a_log_has_one_line_per_epoch_and_no_startup_noise(tmp_path):
+    """`python -m ... train > log 2>&1`: Keras's bar would write escape codes
+    and carriage returns per batch; "auto" verbosity writes a line per epoch.
+    Run as a user runs it, without TF_CPP_MIN_LOG_LEVEL."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
+    env["PYTHONPATH"] = ROOT
+    out = str(tmp_path / "run")
+    done = subprocess.run(TOY + ["train", "--output-dir", out, "--epochs", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stream in (done.stdout, done.stderr):
+        assert "\x1b[" not in stream and "\r" not in stream and "\b" not in stream, stream[-2000:]
+    epochs = [line for line in done.stdout.splitlines() if " - val_accuracy: " in line]
+    assert len(epochs) == 2, done.stdout
+    assert [line for line in done.stdout.splitlines() if line.startswith("Epoch ")] == ["Epoch 1/2", "Epoch 2/2"]
+    for noise in ("cuInit", "absl::InitializeLog", "oneDNN custom operations", "cuda drivers",
+                  "cpu_feature_guard"):
+        assert noise not in done.stderr, done.stderr
+
+
+def test_verbose_flag():
+    parser = cli.train_parser(toy_app.APPLICATION)
+    assert parser.parse_args([]).verbose == "auto"
+    assert parser.parse_args(["--verbose", "2"]).verbose == 2
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    assert cli.fit_verbosity("auto", Stream(True)) == 1
+    assert cli.fit_verbosity("auto", Stream(False)) == 2
+    assert cli.fit_verbosity(0, Stream(True)) == 0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--verbose", "3"])
+
+
+STARTUP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796284529.393951    3597 port.cc:153] oneDNN custom operations are on.\n"
+    "I0000 00:00:1796284529.503790    3597 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
+    "To enable the following instructions: AVX2 FMA, rebuild TensorFlow.\n"
+    "W0000 00:00:1796284529.503790    3597 some.cc:1] a warning\n"
+    "E0000 00:00:1796284535.304561    3597 cuda_platform.cc:52] failed call to cuInit: INTERNAL: (303)\n"
+    "E0000 00:00:1796284535.304561    3597 other.cc:9] a real error\n"
+    "/x.py:3: UserWarning: a Python warning\n"
+)
+
+
+def test_startup_noise_filter_keeps_what_matters():
+    kept = cli._startup_noise_filter(STARTUP, 2, driver_present=False).splitlines()
+    assert kept == [
+        "E0000 00:00:1796284535.304561    3597 other.cc:9] a real error",
+        "/x.py:3: UserWarning: a Python warning",
+    ]
+    # With an NVIDIA driver a failed cuInit is a real error; a lower level
+    # (TF_CPP_MIN_LOG_LEVEL=0) shows the notes and their continuation lines.
+    assert any("cuInit" in line for line in cli._startup_noise_filter(STARTUP, 2, True).splitlines())
+    everything = cli._startup_noise_filter(STARTUP, 0, True)
+    assert everything == STARTUP.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize("module", [
+    "applications.sentiment.train", "applications.sentiment.evaluate", "applications.sentiment.export",
+    "applications.sentiment.predict", "applications.translation.translate", "applications.trading.train",
+    "applications.trading.backtest", "applications.translation.export",
+])
+def test_help_imports_no_tensorflow(module):
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = [{module!r}, '--help']\n"
+        "try:\n"
+        f"    runpy.run_module({module!r}, run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
+    assert "usage: python -m" in done.stdout

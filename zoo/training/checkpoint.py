@@ -2,6 +2,7 @@
 
 import math
 import os
+import zipfile
 
 import keras
 
@@ -88,18 +89,85 @@ def save_model_weights(model, path):
     keras.saving.save_weights(model, path, objects_to_skip=_skip_optimizer(model))
 
 
+# What h5py, zipfile and Keras raise for a truncated or overwritten file.
+_DAMAGED = (OSError, RuntimeError, KeyError, EOFError, zipfile.BadZipFile)
+
+
+def _size(path):
+    try:
+        return f"{os.path.getsize(path)} bytes"
+    except OSError:
+        return "unreadable"
+
+
 def load_model_weights(model, path):
-    """Load weights written by `save_model_weights` (or Keras) into `model`."""
-    keras.saving.load_weights(model, path, objects_to_skip=_skip_optimizer(model))
+    """Load weights written by `save_model_weights` (or Keras) into `model`.
+
+    Raises:
+        WeightsError: the file is damaged (truncated, overwritten, not HDF5)
+            or does not fit `model`; the message names the file.
+    """
+    from zoo.weights import WeightsError
+    from zoo.weights import _one_line
+
+    fix = ("Copy it again from where it was made, or train again into a new --output-dir; "
+           "shipped weights are checked by `python -m zoo.weights verify` and restored by "
+           "`git checkout weights/`.")
+    try:
+        keras.saving.load_weights(model, path, objects_to_skip=_skip_optimizer(model))
+    except _DAMAGED as error:
+        raise WeightsError(
+            f"The weights file {path} is damaged: it is not a readable .weights.h5 (HDF5) file "
+            f"({_one_line(error)}). {fix} Received: file={path!r} ({_size(path)})"
+        ) from None
+    except ValueError as error:
+        # Keras's message spans lines and prints whole variables; keep the shapes.
+        lines = str(error).splitlines()
+        detail = next((line for line in lines if "shape" in line), lines[0] if lines else "")
+        detail = _one_line(detail.split(" Target variable")[0])
+        raise WeightsError(
+            f"The weights file {path} does not fit the model that its config.json describes "
+            f"({detail}): were they written by the same run? {fix} "
+            f"Received: file={path!r} ({_size(path)})"
+        ) from None
+
+
+def load_checkpoint(path):
+    """The model and optimizer state `--resume` restarts from (`checkpoint.keras`).
+
+    Raises:
+        WeightsError: the file is damaged; the message names it.
+    """
+    from zoo.weights import WeightsError
+    from zoo.weights import _one_line
+
+    try:
+        if not zipfile.is_zipfile(path):  # Keras would say "File not found"
+            raise zipfile.BadZipFile("not a .keras zip archive")
+        return keras.saving.load_model(path, safe_mode=True)
+    except _DAMAGED as error:
+        directory = os.path.dirname(path) or "."
+        raise WeightsError(
+            f"The checkpoint {path} that --resume restarts from is damaged ({_one_line(error)}). "
+            f"Only the last finished epoch is kept: delete {path} and "
+            f"{os.path.join(directory, STATE)} to train this run again from the start, or train "
+            f"into a new --output-dir. Received: file={path!r} ({_size(path)})"
+        ) from None
 
 
 def load_resume_state(directory):
-    """`(state, checkpoint_path)` of the last finished epoch, or `(None, None)`."""
-    import json
+    """`(state, checkpoint_path)` of the last finished epoch, or `(None, None)`.
+
+    Raises:
+        WeightsError: `train_state.json` is damaged; the message names it.
+    """
+    from zoo.weights import read_json_file
 
     state_path = os.path.join(directory, STATE)
     checkpoint = os.path.join(directory, CHECKPOINT)
     if not (os.path.exists(state_path) and os.path.exists(checkpoint)):
         return None, None
-    with open(state_path) as f:
-        return json.load(f), checkpoint
+    fix = (f"Delete it and {checkpoint} to train this run again from the start, or train "
+           "into a new --output-dir.")
+    state = read_json_file(state_path, "the training state --resume continues from", fix)
+    return state, checkpoint
