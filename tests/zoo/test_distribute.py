@@ -5,6 +5,10 @@
 - two MultiWorkerMirroredStrategy workers, two processes on 127.0.0.1, end
   with identical weights that match a single process on the global batch
   (this exercises the keras-team/keras#20585 workaround);
+- a real application through its `train` command: sentiment's tfds pipeline
+  (one TFRecord file per split) on a tiny data dir, two workers on 127.0.0.1
+  sharing one --output-dir, against a single-process run of the same
+  command; then both workers resume it;
 - bad TF_CONFIG, bad names, and the workaround only lives inside its scope.
 """
 
@@ -13,17 +17,21 @@ import os
 import socket
 import subprocess
 import sys
+import zipfile
 
 import keras
 import numpy as np
 import pytest
 
 from tests.zoo import _multiworker_worker as worker
+from tests.zoo import _tiny_sentiment
+from zoo import cli
 from zoo.training import _keras_20585
 from zoo.training import distribute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "_multiworker_worker.py")
+ROOT = os.path.dirname(os.path.dirname(HERE))
 TIMEOUT_S = 240
 BACKEND = keras.backend.backend()
 
@@ -98,6 +106,12 @@ def _finish(processes):
     return logs
 
 
+def _kill(processes):
+    for process in processes:
+        process.kill()
+        process.communicate()
+
+
 def _load(path):
     data = np.load(path)
     count = len([k for k in data.files if k.startswith("w")])
@@ -126,9 +140,7 @@ def test_two_workers_match_single_process(tmp_path):
         try:
             single = worker.train("none")
         except BaseException:
-            for process in processes:
-                process.kill()
-                process.communicate()
+            _kill(processes)
             raise
     else:
         processes.append(_start("none", reference_out))
@@ -146,6 +158,145 @@ def test_two_workers_match_single_process(tmp_path):
     # Identical on both workers, and the single-process result within 1e-5.
     _assert_close(workers[0]["final"], workers[1]["final"], atol=0)
     _assert_close(workers[0]["final"], single["final"], atol=1e-5)
+
+
+# sentiment's quick preset, made tiny. Dropout off and no gradient clipping:
+# the two-worker run can then match the single-process one (Keras clips each
+# replica's gradient before the all-reduce, a different clip than one
+# process's; dropout draws differ by worker).
+SENTIMENT_ARGS = [
+    "--preset", "quick", "--verbose", "0",
+    "--set", "vocabulary_size=200", "--set", "embedding_dim=8",
+    "--set", "units=4", "--set", "dropout=0", "--set", "embedding_dropout=0",
+    "--set", "clipnorm=null",
+]  # fmt: skip
+
+
+def _start_cli(args, keep=None, tf_config=None):
+    """`python -m applications.sentiment.train ARGS` (via the recording wrapper)."""
+    env = dict(os.environ, PYTHONPATH=ROOT, CUDA_VISIBLE_DEVICES="",
+               KERAS_BACKEND="tensorflow", TF_NUM_INTRAOP_THREADS="1",
+               TF_NUM_INTEROP_THREADS="2")  # fmt: skip
+    env.pop("TF_CONFIG", None)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tf_config is not None:
+        env["TF_CONFIG"] = json.dumps(tf_config)
+    if keep is None:
+        command = ["-m", "applications.sentiment.train"]
+    else:
+        command = ["-m", "tests.zoo._multiworker_cli", keep, "applications.sentiment"]
+    return subprocess.Popen(
+        [sys.executable] + command + args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _start_workers(args, keeps):
+    addresses = [f"127.0.0.1:{port}" for port in _free_ports(len(keeps))]
+    return [
+        _start_cli(
+            args + ["--distribute", "multi-worker"],
+            keep,
+            {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": i}},
+        )
+        for i, keep in enumerate(keeps)
+    ]
+
+
+def _checkpoint_weights(run_dir):
+    """Every array of `checkpoint.keras` (the model's and the optimizer's)."""
+    import h5py
+
+    arrays = {}
+    with zipfile.ZipFile(os.path.join(run_dir, "checkpoint.keras")) as archive:
+        with archive.open("model.weights.h5") as f, h5py.File(f, "r") as h5:
+            h5.visititems(
+                lambda name, item: arrays.__setitem__(name, item[()])
+                if isinstance(item, h5py.Dataset)
+                else None
+            )
+    return arrays
+
+
+def _state(run_dir):
+    with open(os.path.join(run_dir, "train_state.json")) as f:
+        return json.load(f)
+
+
+def _run_files(run_dir):
+    """The files under `run_dir`; a TensorBoard event file as its folder."""
+    files = []
+    for folder, _, names in os.walk(run_dir):
+        for name in names:
+            path = os.path.relpath(os.path.join(folder, name), run_dir)
+            if name.startswith("events.out.tfevents"):
+                path = os.path.dirname(path)
+            files.append(path.replace(os.sep, "/"))
+    return sorted(files)
+
+
+@pytest.fixture(scope="module")
+def tiny_sentiment_data(tmp_path_factory):
+    data_dir = str(tmp_path_factory.mktemp("sentiment_data"))
+    sizes = _tiny_sentiment.make_data_dir(data_dir)
+    assert sizes["train"] % 64 and sizes["validation"] < 64  # a partial batch each
+    return data_dir
+
+
+@pytest.mark.slow  # about 75 s on 2 shared CPU cores (three TF processes)
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="the reference runs in-process")
+def test_sentiment_two_workers_match_single_process(tiny_sentiment_data, tmp_path):
+    """Was: "Could not apply FILE based sharding" (a tfds split is one file)."""
+    from applications.sentiment import APPLICATION
+
+    args = SENTIMENT_ARGS + ["--epochs", "2", "--data-dir", tiny_sentiment_data]
+    run = str(tmp_path / "run")  # the same --output-dir for both workers
+    keeps = [str(tmp_path / f"keep{i}") for i in range(2)]
+    processes = _start_workers(args + ["--output-dir", run], keeps)
+    try:  # The single-process reference, here while the workers start up.
+        cli.train_main(APPLICATION, args + ["--output-dir", str(tmp_path / "single")])
+    except BaseException:
+        _kill(processes)
+        raise
+    _finish(processes)
+
+    # Only the chief wrote into the run directory: one event file per log.
+    assert _run_files(run) == [
+        "asset_vocabulary.txt", "checkpoint.keras", "config.json",
+        "logs/train", "logs/validation", "model.weights.h5", "train_state.json",
+    ]  # fmt: skip
+    written = []
+    for keep in keeps:
+        with open(os.path.join(keep, "worker_dir.txt")) as f:
+            written.append(f.read())
+    assert written[0] == run
+    assert written[1] != run and not os.path.exists(written[1])  # deleted at exit
+
+    chief, other = _checkpoint_weights(run), _checkpoint_weights(keeps[1] + "/files")
+    single = _checkpoint_weights(str(tmp_path / "single"))
+    assert sorted(chief) == sorted(other) == sorted(single)
+    state, single_state = _state(run), _state(str(tmp_path / "single"))
+    assert state == _state(keeps[1] + "/files")
+    assert state["epoch"] == 2
+    # Training progressed...
+    losses = [epoch["loss"] for epoch in state["history"]]
+    assert losses[1] < losses[0]
+    # ... identically on both workers, and as one process does on the global
+    # batch: each step took its 64 examples half per worker.
+    for name in chief:
+        np.testing.assert_array_equal(chief[name], other[name], err_msg=name)
+        np.testing.assert_allclose(chief[name], single[name], atol=1e-4, rtol=0, err_msg=name)
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        np.testing.assert_allclose(
+            [e[key] for e in state["history"]],
+            [e[key] for e in single_state["history"]],
+            atol=1e-4,
+            err_msg=key,
+        )
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ with output_dir(args.out, strategy) as out:
 ```
 """
 
+import atexit
 import contextlib
 import json
 import os
@@ -288,6 +289,131 @@ def strategy_scope(strategy):
         yield strategy
 
 
+def shard_dataset(dataset, strategy):
+    """`dataset` split across the workers of `strategy`, ready for `fit`.
+
+    Each worker runs the whole input pipeline unchanged and keeps, of every
+    global batch, the slices of its own replicas: a global batch of B
+    examples is cut into `num_replicas_in_sync` contiguous slices (sizes
+    differ by at most one; a last, partial batch is cut the same way), and
+    replica r trains on slice r. Every worker sees distinct examples, all
+    take the same number of steps, and together they cover each batch once.
+
+    Why not Keras's default (`strategy.experimental_distribute_dataset` with
+    auto-sharding): its `AUTO` policy shards by *files* and fails when there
+    are fewer files than workers ("Could not apply FILE based sharding", a
+    tfds split in one file), and its graph rewrite re-seeds a seeded
+    `shuffle(..., reshuffle_each_iteration=True)`, so the workers' batches
+    are no longer those of the pipeline and change from run to run. Here the
+    dataset is handed to `strategy.distribute_datasets_from_function` as is.
+
+    Batch-size semantics: the dataset's batch size is the *global* batch.
+    The loss is a mean over the global batch, so a step is the step one
+    process takes on the whole batch: a config's `batch_size` and learning
+    rate mean the same with or without `--distribute` (keep B divisible by
+    the number of replicas for exactly equal slices). Two caveats of Keras,
+    not of the sharding: `clipnorm`/`global_clipnorm` clip each replica's
+    share of the gradient before the all-reduce, and dropout draws differ.
+
+    The pipeline must give the same batches in the same order on every
+    worker: seed any shuffle identically (the CLI passes `--seed`) and keep
+    tf.data's default determinism. Each worker reads and preprocesses all of
+    the data; cheap for the zoo's data sets.
+
+    Args:
+        dataset: a batched `tf.data.Dataset` of `(inputs, targets)`, what
+            goes to `fit` (training or validation data).
+        strategy: what `get_strategy` returned.
+
+    Returns:
+        A `tf.distribute.DistributedDataset` under multi-worker training (pass
+        it to `fit`/`evaluate` as `x` or `validation_data`); `dataset` itself
+        for any other strategy.
+
+    Example:
+
+    ```python
+    train_ds = shard_dataset(preprocessor.dataset(raw, 64, shuffle=True), strategy)
+    with strategy_scope(strategy):
+        model.fit(train_ds, validation_data=shard_dataset(val_ds, strategy))
+    ```
+    """
+    if not _is_multi_worker(strategy):
+        return dataset
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise ValueError(
+            "Multi-worker training takes its data as a batched tf.data.Dataset. "
+            f"Received: dataset={dataset!r}"
+        )
+    replicas = strategy.num_replicas_in_sync
+
+    def dataset_fn(context):
+        workers = context.num_input_pipelines
+        local = replicas // workers
+        first = context.input_pipeline_id * local
+
+        def slices(*element):
+            element = element[0] if len(element) == 1 else element
+            size = tf.shape(tf.nest.flatten(element)[0], out_type=tf.int64)[0]
+
+            def piece(j):
+                r = first + j
+                lo, hi = size * r // replicas, size * (r + 1) // replicas
+                return tf.nest.map_structure(lambda t: t[lo:hi], element)
+
+            return tf.data.Dataset.range(local).map(piece)
+
+        return dataset.flat_map(slices)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def check_workers_agree(strategy, **values):
+    """Raise a `ValueError` on every worker unless all workers hold `values`.
+
+    A collective op (an all-gather), so every worker must call it at the
+    same point of the program. Under multi-worker training the workers must
+    agree on what they resume from: a worker that cannot see the run
+    directory of the chief (`--resume` needs it on a file system all
+    workers share) would start from scratch and take other steps than the
+    others. A no-op for any other strategy.
+
+    Args:
+        strategy: what `get_strategy` returned.
+        **values: integers that must be the same on all workers, e.g.
+            `initial_epoch=3`.
+
+    Example:
+
+    ```python
+    check_workers_agree(strategy, initial_epoch=initial_epoch)
+    ```
+    """
+    if not _is_multi_worker(strategy) or not values:
+        return
+    import numpy as np
+    import tensorflow as tf
+
+    names = sorted(values)
+    mine = tf.constant([[int(values[n]) for n in names]], tf.int64)
+
+    @tf.function
+    def gather():
+        return strategy.gather(strategy.run(lambda: tf.identity(mine)), axis=0)
+
+    gathered = np.asarray(gather())
+    for i, name in enumerate(names):
+        seen = gathered[:, i].tolist()
+        if len(set(seen)) > 1:
+            raise ValueError(
+                f"The workers disagree on {name}; every worker must see the same "
+                "run directory (with --resume, on a file system all workers "
+                f"share). Received: {name}={seen} (one value per replica)"
+            )
+
+
 def is_chief(strategy):
     """Whether this process writes checkpoints and exports.
 
@@ -322,6 +448,35 @@ def is_chief(strategy):
         return False
     jobs = resolver.cluster_spec().as_dict()
     return "chief" not in jobs and resolver.task_id == 0
+
+
+def worker_dir(path, strategy):
+    """Where this process writes what belongs in `path`; the same as `output_dir`.
+
+    For code that cannot hold a `with` block open over the run (the CLI's
+    callbacks): `path` itself on the chief; on any other worker a fresh
+    temporary directory, deleted when the process exits. Every worker must
+    still run the same saves (see `output_dir`).
+
+    Args:
+        path: the directory the run's outputs belong in.
+        strategy: what `get_strategy` returned.
+
+    Returns:
+        The directory to write to.
+
+    Example:
+
+    ```python
+    out = worker_dir("runs/lm", strategy)
+    callbacks = [keras.callbacks.TensorBoard(os.path.join(out, "logs"))]
+    ```
+    """
+    if is_chief(strategy):
+        return path
+    temp = tempfile.mkdtemp(prefix="zoo-worker-")
+    atexit.register(shutil.rmtree, temp, ignore_errors=True)
+    return temp
 
 
 @contextlib.contextmanager
