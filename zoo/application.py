@@ -21,20 +21,125 @@ class Endpoint:
     input_signature: list
 
 
+def resolve(reference):
+    """The object a `"package.module:attribute"` string names (imported now)."""
+    import importlib
+
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(
+            "A declared callable is a callable or a 'package.module:attribute' "
+            f"string. Received: {reference!r}"
+        )
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise ValueError(
+            f"{module_name} has no attribute {attribute!r}. Received: {reference!r}"
+        ) from None
+
+
+class Hook:
+    """A declared callable, given as itself or lazily as `"module:attribute"`.
+
+    The string is imported on first use, so that a declaration imports
+    nothing heavy: `--help` never imports TensorFlow, and no `__init__.py`
+    carries wrapper functions.
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        self.slot = "_hook_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None  # the dataclass field's default
+        value = getattr(obj, self.slot, None)
+        if isinstance(value, str):
+            value = resolve(value)
+            setattr(obj, self.slot, value)
+        return value
+
+    def __set__(self, obj, value):
+        if value is not None and not callable(value) and not isinstance(value, str):
+            raise TypeError(
+                f"`{self.name}` must be a callable or a 'module:attribute' string. "
+                f"Received: {self.name}={value!r}"
+            )
+        setattr(obj, self.slot, value)
+
+
+@dataclasses.dataclass
+class UserCommand:
+    """The command that runs a trained model on a user's input.
+
+    `python -m applications.<name>.<command>` (predict, translate, caption,
+    generate, segment, backtest): `zoo.cli.user_main` parses the shared flags
+    (`--weights`, `--json FILE`), reads the inputs, calls `run` and prints
+    each result with `format`.
+
+    Args:
+        name: the command's module name (`applications/<name>/<name>.py`).
+        description: what it does, for `--help`.
+        run: `(application, args, inputs) -> list[dict]`, one dict of
+            JSON-able values per result. `args` is the parsed namespace
+            (`args.weights`, and what `add_arguments` added).
+        format: `(row) -> str`, one result as a console line (default: its
+            JSON).
+        inputs: `"texts"` (positional texts, `-` for one per line of stdin,
+            which must be UTF-8), `"files"` (positional paths, checked to be
+            readable files) or `"none"` (the command's own flags say it all).
+        add_arguments: `(parser) -> None`, the command's own flags.
+        default_weights: `True`: `--weights` defaults to the application's
+            shipped weights; `False`: no default (the command may train).
+    """
+
+    name: str
+    description: str
+    run: Callable = Hook()
+    format: Callable = Hook()
+    inputs: str = "texts"
+    add_arguments: Callable = Hook()
+    default_weights: bool = True
+
+    def __post_init__(self):
+        if self.inputs not in ("texts", "files", "none"):
+            raise ValueError(
+                "`inputs` must be 'texts', 'files' or 'none'. "
+                f"Received: inputs={self.inputs!r}"
+            )
+        if self.run is None and self._hook_run is None:
+            raise ValueError(f"UserCommand {self.name!r} needs `run`. Received: run=None")
+
+
+TRAIN_FLAGS = ("--data-dir", "--batch-size", "--distribute", "--verbose")
+"""Shared `train` flags a custom trainer (`Application.train`) may not
+honour; the others (`--preset`, `--dataset`, `--seed`, `--epochs`, `--set`,
+`--output-dir`, `--resume`, `--backend`) every trainer honours."""
+
+
 @dataclasses.dataclass
 class Application:
     """What an application declares; `zoo.cli` trains, evaluates and exports it.
 
+    Every callable may be given lazily as a `"package.module:attribute"`
+    string, imported on first use (see `Hook`), so that the declaration in
+    `applications/<name>/__init__.py` imports no TensorFlow.
+
     Args:
         name: the application's name (`applications/<name>`).
         description: one line for `--help`.
-        presets: preset name (`"quick"`, `"full"`) to a JSON-able config dict
-            holding at least `epochs` and `batch_size` plus the model's
-            hyperparameters.
-        datasets: the valid `--dataset` names, the embedded default first.
-        load_data: `(dataset, split, data_dir) -> tf.data.Dataset` of
-            unbatched `(raw_input, target)` pairs; splits `train`,
-            `validation`, `test`.
+        presets: preset name to a JSON-able config dict holding at least
+            `epochs` and `batch_size` plus the model's hyperparameters. Every
+            application has a `"quick"` preset (minutes on 2 CPU cores; the
+            default of `train`), checked here.
+        datasets: the valid `--dataset` names, the embedded default first;
+            declared here once (data loaders call `check_dataset`).
+        load_data: `(dataset, split, data_dir, **options) ->
+            tf.data.Dataset` of unbatched `(raw_input, target)` pairs; splits
+            `train`, `validation`, `test`. `options` are the values of the
+            flags the application added (`add_arguments`).
         build_preprocessor: `(config, train_data, directory)` ->
             preprocessor. With `train_data` it is fitted (a vocabulary, ...);
             with `directory` it is read back from its saved assets. A
@@ -42,22 +147,44 @@ class Application:
             `dataset(raw, batch_size, shuffle, seed)` returning batched
             `(model_inputs, targets)`.
         build_model: `(config) -> compiled keras.Model`.
-        evaluate: `(model, preprocessor, config, dataset, data_dir, split)`
-            -> flat dict of metric name to number.
+        evaluate: `(model, preprocessor, config, dataset, data_dir, split,
+            **options)` -> flat dict of metric name to number.
         export_endpoints: `(model, preprocessor) -> list[Endpoint]`; the first
             becomes `serving_default`.
         monitor: validation metric that selects the best epoch.
         monitor_mode: `"max"` or `"min"`.
         default_weights: the manifest entry `evaluate` and `export` use by
             default.
+        train: optional trainer replacing Keras `fit` over `load_data`:
+            `(application, config, args) -> run directory`, with `config` the
+            preset after `--set` and `--epochs`, and `args` the parsed flags.
+            It writes a run directory (`config.json`, `model.weights.h5`,
+            assets) that `from_pretrained` reads.
+        unsupported_flags: shared `train` flags (of `TRAIN_FLAGS`) that
+            `train` cannot honour, each with the reason; giving one is an
+            error that says so.
+        add_arguments: command name (`"train"`, `"evaluate"`, `"export"`)
+            to `(parser) -> None` adding the application's own flags.
+        user_command: the `UserCommand` run by `zoo.cli.user_main`.
 
     Example:
 
     ```python
-    APPLICATION = Application(name="sentiment", presets={...}, ...)
+    APPLICATION = Application(
+        name="sentiment",
+        description="...",
+        presets={"quick": {...}, "full": {...}},
+        datasets=("rotten_tomatoes", "imdb_reviews"),
+        load_data="applications.sentiment.data:load_dataset",
+        build_preprocessor="applications.sentiment.preprocessing:build_preprocessor",
+        build_model="applications.sentiment.model:build_model",
+        evaluate="applications.sentiment.evaluate_lib:evaluate",
+        export_endpoints="applications.sentiment.serving:export_endpoints",
+    )
     # applications/sentiment/train.py
     from zoo.cli import train_main
-    train_main(APPLICATION)
+    if __name__ == "__main__":
+        train_main(APPLICATION)
     ```
     """
 
@@ -65,15 +192,42 @@ class Application:
     description: str
     presets: dict
     datasets: tuple
-    load_data: Callable
-    build_preprocessor: Callable
-    build_model: Callable
-    evaluate: Callable
-    export_endpoints: Callable
+    load_data: Callable = Hook()
+    build_preprocessor: Callable = Hook()
+    build_model: Callable = Hook()
+    evaluate: Callable = Hook()
+    export_endpoints: Callable = Hook()
     monitor: str = "val_loss"
     monitor_mode: str = "min"
     default_weights: Optional[str] = None
-    extra: dict = dataclasses.field(default_factory=dict)
+    train: Callable = Hook()
+    unsupported_flags: dict = dataclasses.field(default_factory=dict)
+    add_arguments: dict = dataclasses.field(default_factory=dict)
+    user_command: Optional[UserCommand] = None
+
+    def __post_init__(self):
+        self.datasets = tuple(self.datasets)
+        if not self.datasets:
+            raise ValueError(f"{self.name} declares no dataset. Received: datasets=()")
+        if "quick" not in self.presets:
+            raise ValueError(
+                f"Every application has a 'quick' preset (minutes on 2 CPU "
+                f"cores; `train`'s default). Received: presets={sorted(self.presets)}"
+            )
+        for flag in self.unsupported_flags:
+            if flag not in TRAIN_FLAGS:
+                raise ValueError(
+                    f"unsupported_flags names shared train flags, {list(TRAIN_FLAGS)}. "
+                    f"Received: {flag!r}"
+                )
+        required = ["build_model", "export_endpoints", "build_preprocessor", "evaluate"]
+        if self._hook_train is None:
+            required.append("load_data")
+        missing = [n for n in required if getattr(self, "_hook_" + n, None) is None]
+        if missing:
+            raise ValueError(f"Application {self.name!r} must declare {missing}. Received: None")
+        if self.monitor_mode not in ("min", "max"):
+            raise ValueError(f"monitor_mode is 'min' or 'max'. Received: monitor_mode={self.monitor_mode!r}")
 
     def preset(self, name):
         if name not in self.presets:
@@ -84,6 +238,7 @@ class Application:
         return dict(self.presets[name])
 
     def check_dataset(self, name):
+        """`name` if it is one of `datasets`, else a `ValueError` listing them."""
         if name not in self.datasets:
             raise ValueError(
                 f"Unknown dataset for {self.name}; choose one of "

@@ -152,14 +152,38 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     pass
 
 
+def _refusal(application, reason):
+    class Refuse(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            parser.error(
+                f"{option_string} is not supported by the {application.name} application: "
+                f"{reason}. Received: {option_string} {values}"
+            )
+
+    return Refuse
+
+
+def _flag(parser, application, flag, **kwargs):
+    """`parser.add_argument(flag, ...)`, or, for a flag the application
+    declares it cannot honour (`Application.unsupported_flags`), a hidden
+    flag whose use is an error that says why: never silently ignored."""
+    reason = application.unsupported_flags.get(flag)
+    if reason is None:
+        parser.add_argument(flag, **kwargs)
+    else:
+        parser.add_argument(flag, action=_refusal(application, reason), default=kwargs.get("default"),
+                            dest=kwargs.get("dest"), help=argparse.SUPPRESS)
+
+
 def _common(parser, application):
     parser.add_argument(
         "--dataset",
         default=application.datasets[0],
         help=f"dataset: the embedded default or a tfds name; one of {list(application.datasets)}",
     )
-    parser.add_argument("--data-dir", default=None, help="where datasets are cached / read from")
-    parser.add_argument("--batch-size", type=_positive_int, default=None, help="batch size (default: the preset's)")
+    _flag(parser, application, "--data-dir", default=None, help="where datasets are cached / read from")
+    _flag(parser, application, "--batch-size", type=_positive_int, default=None,
+          help="batch size (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling, dropout)")
     parser.add_argument(
         "--backend",
@@ -167,6 +191,20 @@ def _common(parser, application):
         default=None,
         help="Keras backend to run on (re-executes with KERAS_BACKEND set); default: the current one",
     )
+
+
+def _add_application_arguments(parser, application, command):
+    """The application's own flags of `command`; returns their `dest` names."""
+    add = application.add_arguments.get(command)
+    if add is None:
+        return []
+    if isinstance(add, str):
+        from zoo.application import resolve
+
+        add = resolve(add)
+    before = {a.dest for a in parser._actions}
+    add(parser)
+    return [a.dest for a in parser._actions if a.dest not in before]
 
 
 def _positive_int(text):
@@ -263,11 +301,12 @@ def train_parser(application):
                         help="run directory (default: runs/<application>-<preset>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --output-dir from its last finished epoch")
-    parser.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
-                        help="tf.distribute strategy: MirroredStrategy, or MultiWorkerMirroredStrategy from TF_CONFIG")
-    parser.add_argument("--verbose", type=_verbosity, default="auto", metavar="{auto,0,1,2}",
-                        help="Keras fit verbosity: 1 a progress bar, 2 one line per epoch, 0 silent; "
-                        "auto: 1 on a terminal, 2 in a log or a pipe")
+    _flag(parser, application, "--distribute", choices=DISTRIBUTE_CHOICES, default="none",
+          help="tf.distribute strategy: MirroredStrategy, or MultiWorkerMirroredStrategy from TF_CONFIG")
+    _flag(parser, application, "--verbose", type=_verbosity, default="auto", metavar="{auto,0,1,2}",
+          help="Keras fit verbosity: 1 a progress bar, 2 one line per epoch, 0 silent; "
+          "auto: 1 on a terminal, 2 in a log or a pipe")
+    parser.set_defaults(application_options=_add_application_arguments(parser, application, "train"))
     return parser
 
 
@@ -314,17 +353,21 @@ def _train(application, args):
         config["batch_size"] = args.batch_size
     out = args.output_dir or os.path.join("runs", f"{application.name}-{args.preset}")
     os.makedirs(out, exist_ok=True)
+    if not args.resume and os.path.exists(os.path.join(out, "train_state.json")):
+        raise ValueError(
+            f"{out} already holds a run: pass --resume to continue it or another "
+            f"--output-dir. Received: output_dir={out!r}"
+        )
+    if application.train is not None:
+        # The application's own trainer (not `fit`): it writes the run
+        # directory, and with --resume continues or reuses the run in it.
+        return application.train(application, config, args, out)
 
     state, checkpoint = load_resume_state(out) if args.resume else (None, None)
     if strategy is not None:  # all workers resume the same epoch (a collective op)
         from zoo.training.distribute import check_workers_agree
 
         check_workers_agree(strategy, initial_epoch=state["epoch"] if state else 0)
-    if not args.resume and os.path.exists(os.path.join(out, "train_state.json")):
-        raise ValueError(
-            f"{out} already holds a run: pass --resume to continue it or another "
-            f"--output-dir. Received: output_dir={out!r}"
-        )
     if args.resume and state is None:
         print(f"No finished epoch in {out}; starting from scratch.")
     if state is not None and args.overrides:
@@ -410,7 +453,13 @@ def evaluate_parser(application):
     parser.add_argument("--split", default="test", help="split to evaluate")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="also write the metrics as one flat JSON object")
+    parser.set_defaults(application_options=_add_application_arguments(parser, application, "evaluate"))
     return parser
+
+
+def application_options(args):
+    """The values of the flags the application added (`add_arguments`)."""
+    return {name: getattr(args, name) for name in getattr(args, "application_options", [])}
 
 
 def evaluate_main(application, argv=None):
@@ -433,7 +482,8 @@ def _evaluate(application, args):
     config = dict(run["config"])
     if args.batch_size:
         config["batch_size"] = args.batch_size
-    metrics = application.evaluate(model, preprocessor, config, dataset, args.data_dir, args.split)
+    metrics = application.evaluate(model, preprocessor, config, dataset, args.data_dir, args.split,
+                                   **application_options(args))
     print(format_metrics(metrics, f"{application.name} · weights={args.weights} · {dataset}/{args.split}"))
     if args.json:
         from zoo.io import write_json_atomic
@@ -496,3 +546,98 @@ def _export(application, args):
 
 def print_json(data):
     print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def user_parser(application):
+    """The parser of the application's `UserCommand` (predict, translate, ...)."""
+    command = application.user_command
+    if command is None:
+        raise ValueError(f"{application.name} declares no user command. Received: user_command=None")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m applications.{application.name}.{command.name}",
+        description=f"{application.description}\n\n{command.description}",
+        formatter_class=_Formatter,
+    )
+    if command.inputs == "texts":
+        parser.add_argument("inputs", nargs="*", metavar="TEXT",
+                            help="texts; '-' (or none) reads one per line from stdin (UTF-8)")
+    elif command.inputs == "files":
+        parser.add_argument("inputs", nargs="+", metavar="FILE", help="input files")
+    default = application.default_weights if command.default_weights else None
+    parser.add_argument("--weights", default=default,
+                        help="a pretrained entry of weights/manifest.json or a run directory")
+    parser.add_argument("--json", default=None, metavar="FILE",
+                        help="write the results as a JSON list ('-': to stdout, instead of the lines)")
+    if command.add_arguments is not None:
+        command.add_arguments(parser)
+    return parser
+
+
+def read_text_inputs(texts, stdin=None):
+    """The texts of a user command: as given, or one per line of stdin for
+    `-` or none. Stdin must be UTF-8; a line that is not says which."""
+    if texts and texts != ["-"]:
+        return list(texts)
+    data = (stdin or sys.stdin.buffer).read()
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for number, line in enumerate(lines, 1):
+        try:
+            out.append(line.rstrip(b"\r").decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"Line {number} of the standard input is not UTF-8 text ({error.reason} at byte "
+                f"{error.start}). Received: {line[:40]!r}"
+            ) from None
+    if not out:
+        raise ValueError("No text given: pass texts, or '-' and one per line on stdin. Received: texts=[]")
+    return out
+
+
+def _check_files(paths):
+    for path in paths:
+        if not os.path.isfile(path):
+            what = "is a directory" if os.path.isdir(path) else "does not exist"
+            raise ValueError(f"The input file {path} {what}. Received: {path!r}")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"The input file {path} cannot be read (permissions). Received: {path!r}")
+    return list(paths)
+
+
+def user_main(application, argv=None):
+    """Run the application's user command (`Application.user_command`).
+
+    Parses `--weights`, `--json FILE` and the command's own flags, reads the
+    inputs (texts from the arguments or stdin, or files), runs the command
+    and prints one line per result (`UserCommand.format`), or writes the
+    results as a JSON list. Bad input or weights end in one `error:` line.
+    """
+    parser = user_parser(application)
+    args = parser.parse_args(argv)
+    command = application.user_command
+    try:
+        if command.inputs == "texts":
+            inputs = read_text_inputs(args.inputs)
+        elif command.inputs == "files":
+            inputs = _check_files(args.inputs)
+        else:
+            inputs = None
+        prepare_console()
+        rows = command.run(application, args, inputs)
+    except ValueError as error:  # WeightsError is a ValueError
+        _fail(parser, error)
+    if args.json:
+        text = json.dumps(rows, indent=2, ensure_ascii=False)
+        if args.json == "-":
+            print(text)
+            return rows
+        from zoo.io import write_json_atomic
+
+        write_json_atomic(args.json, rows)
+    if args.json != "-":
+        fmt = command.format or (lambda row: json.dumps(row, ensure_ascii=False))
+        for row in rows:
+            print(fmt(row))
+    return rows
