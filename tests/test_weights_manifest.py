@@ -191,17 +191,25 @@ def test_truncated_weights_through_the_evaluate_command(tmp_path):
 
 def test_user_commands_name_a_damaged_weights_file(tmp_path, capsys):
     """predict, translate and backtest load weights too: the same one line."""
-    from applications.sentiment import predict
-    from applications.trading import backtest
-    from applications.translation import translate
+    import functools
+
+    import applications.sentiment
+    import applications.trading
+    import applications.translation
+    from zoo.cli import user_main
+
+    predict, translate, backtest = (
+        functools.partial(user_main, app.APPLICATION)
+        for app in (applications.sentiment, applications.translation, applications.trading)
+    )
 
     csv = tmp_path / "prices.csv"
     prices = ["date,close"] + [f"{2000 + i // 12}-{1 + i % 12:02d}-28,{100 * 1.01 ** i:.4f}" for i in range(240)]
     csv.write_text("\n".join(prices) + "\n")
     commands = [
-        (predict.main, "sentiment_bilstm_rt", ["a fine film"]),
-        (translate.main, "translation_luong_bible", ["And God said"]),
-        (backtest.main, "trading_rrl_monthly", ["--csv", str(csv)]),
+        (predict, "sentiment_bilstm_rt", ["a fine film"]),
+        (translate, "translation_luong_bible", ["And God said"]),
+        (backtest, "trading_rrl_monthly", ["--csv", str(csv)]),
     ]
     for main, name, args in commands:
         run = _run_copy(name, tmp_path)
@@ -215,7 +223,7 @@ def test_user_commands_name_a_damaged_weights_file(tmp_path, capsys):
         assert line.endswith(f"Received: file={weights!r} ({os.path.getsize(weights)} bytes)")
     # A typo lists the shipped weights of this application only.
     with pytest.raises(SystemExit):
-        predict.main(["a fine film", "--weights", "sentiment_bilstm"])
+        predict(["a fine film", "--weights", "sentiment_bilstm"])
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "does not exist" in line and "['sentiment_bilstm_rt']" in line and "trading" not in line
 

@@ -109,7 +109,7 @@ class UserCommand:
                 "`inputs` must be 'texts', 'files' or 'none'. "
                 f"Received: inputs={self.inputs!r}"
             )
-        if self.run is None and self._hook_run is None:
+        if self._hook_run is None:
             raise ValueError(f"UserCommand {self.name!r} needs `run`. Received: run=None")
 
 

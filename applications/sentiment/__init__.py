@@ -7,53 +7,7 @@
 """
 
 from zoo.application import Application
-
-
-def _load_data(dataset, split, data_dir):
-    from applications.sentiment.data import load_dataset
-
-    return load_dataset(dataset, split, data_dir)
-
-
-def _build_preprocessor(config, train_data, directory):
-    from applications.sentiment.preprocessing import TextPreprocessor
-
-    if directory is not None:
-        return TextPreprocessor.load(config, directory)
-    if config.get("pretrained_encoder"):
-        # The ids must mean the same words as in pretraining: reuse the
-        # vocabulary that `applications.sentiment.pretrain` saved beside the
-        # encoder (train then saves it into the run directory as usual).
-        import os
-
-        encoder = config["pretrained_encoder"]
-        if not os.path.exists(encoder):
-            raise ValueError(
-                f"The config's pretrained_encoder {encoder} does not exist; write "
-                "it first with `python -m applications.sentiment.pretrain "
-                f"--output-dir {os.path.dirname(encoder) or '.'}`. "
-                f"Received: pretrained_encoder={encoder!r}"
-            )
-        return TextPreprocessor.load(config, os.path.dirname(encoder))
-    return TextPreprocessor.fit(config, train_data.map(lambda text, label: text))
-
-
-def _build_model(config):
-    from applications.sentiment.model import build_model
-
-    return build_model(config)
-
-
-def _evaluate(model, preprocessor, config, dataset, data_dir, split):
-    from applications.sentiment.evaluate_lib import evaluate
-
-    return evaluate(model, preprocessor, config, dataset, data_dir, split)
-
-
-def _export_endpoints(model, preprocessor):
-    from applications.sentiment.serving import export_endpoints
-
-    return export_endpoints(model, preprocessor)
+from zoo.application import UserCommand
 
 
 PRESETS = {
@@ -104,12 +58,18 @@ APPLICATION = Application(
     description="Sentiment classification (many-to-one): a (bi)LSTM from zoo.layers over review snippets.",
     presets=PRESETS,
     datasets=("rotten_tomatoes", "fine_food", "imdb_reviews", "glue/sst2"),
-    load_data=_load_data,
-    build_preprocessor=_build_preprocessor,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    export_endpoints=_export_endpoints,
+    load_data="applications.sentiment.data:load_dataset",
+    build_preprocessor="applications.sentiment.preprocessing:build_preprocessor",
+    build_model="applications.sentiment.model:build_model",
+    evaluate="applications.sentiment.evaluate_lib:evaluate",
+    export_endpoints="applications.sentiment.serving:export_endpoints",
     monitor="val_accuracy",
     monitor_mode="max",
     default_weights="sentiment_bilstm_rt",
+    user_command=UserCommand(
+        name="predict",
+        description="Print the label and probability of each text.",
+        run="applications.sentiment.serving:predict",
+        format="applications.sentiment.serving:format_prediction",
+    ),
 )

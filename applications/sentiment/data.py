@@ -454,14 +454,10 @@ class FineFoodReviews(tfds.core.GeneratorBasedBuilder):
 _BUILDERS = {"rotten_tomatoes": RottenTomatoes, "fine_food": FineFoodReviews}
 
 
-def check_dataset_name(name):
-    """Raise a `ValueError` unless `name` is a data set `load_dataset` knows."""
-    if name not in DATASETS:
-        valid = ", ".join(repr(n) for n in DATASETS)
-        raise ValueError(
-            f"Unknown dataset. Valid names: {valid}. Received: dataset={name!r}"
-        )
-    return name
+def _check_dataset(name):
+    from applications.sentiment import APPLICATION
+
+    return APPLICATION.check_dataset(name)
 
 
 def embedded_builder(name, data_dir=None):
@@ -476,7 +472,7 @@ def embedded_builder(name, data_dir=None):
     Returns:
         The builder, after `download_and_prepare` (a no-op once cached).
     """
-    check_dataset_name(name)
+    _check_dataset(name)
     if name not in _BUILDERS:
         raise ValueError(
             f"Only {sorted(_BUILDERS)} are embedded data sets. "
@@ -516,7 +512,7 @@ def load_dataset(name=DEFAULT_DATASET, split="train", data_dir=None):
     cross = load_dataset("fine_food", "test")
     ```
     """
-    check_dataset_name(name)
+    _check_dataset(name)
     tfds_split = DATASETS[name]["splits"].get(split, split)
     if name in _BUILDERS:
         builder = embedded_builder(name, data_dir)

@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 import zoo.layers
+from zoo.training import optimizer_from_config
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +159,7 @@ def build_model(config):
                 encoder,
             )
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            config.get("learning_rate", 1e-3), global_clipnorm=config.get("clipnorm", 1.0)
-        ),
+        optimizer=optimizer_from_config(config),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )

@@ -111,3 +111,29 @@ def decode_texts(values):
             value = value.decode("utf-8", errors="replace")
         out.append(value)
     return np.array(out, dtype=object)
+
+
+def build_preprocessor(config, train_data, directory):
+    """The application's preprocessor: read back from `directory`'s assets,
+    or fitted on `train_data`'s texts.
+
+    With `config["pretrained_encoder"]` the vocabulary is the one
+    `applications.sentiment.pretrain` saved beside the encoder, so that the
+    ids mean the same words as in pretraining (train then saves it into the
+    run directory as usual).
+    """
+    import os
+
+    if directory is not None:
+        return TextPreprocessor.load(config, directory)
+    encoder = config.get("pretrained_encoder")
+    if encoder:
+        if not os.path.exists(encoder):
+            raise ValueError(
+                f"The config's pretrained_encoder {encoder} does not exist; write "
+                "it first with `python -m applications.sentiment.pretrain "
+                f"--output-dir {os.path.dirname(encoder) or '.'}`. "
+                f"Received: pretrained_encoder={encoder!r}"
+            )
+        return TextPreprocessor.load(config, os.path.dirname(encoder))
+    return TextPreprocessor.fit(config, train_data.map(lambda text, label: text))

@@ -38,3 +38,34 @@ def export_endpoints(model, preprocessor):
             [tf.TensorSpec([None, max_length], tf.int32, name="token_ids")],
         ),
     ]
+
+
+def predict(application, args, texts):
+    """The `predict` command: each text's label and probability, through the
+    same function as the SavedModel's `serving_default`."""
+    model, preprocessor, _ = application.from_pretrained(args.weights)
+    serve = export_endpoints(model, preprocessor)[0].fn
+    out = serve(tf.constant([t.encode("utf-8") for t in texts]))
+    rows = []
+    for i, text in enumerate(texts):
+        rows.append({
+            "text": text,
+            "label": out["label"][i].numpy().decode(),
+            "probability": float(out["probability"][i]),
+            "positive_probability": float(out["positive_probability"][i]),
+            "num_tokens": int(out["num_tokens"][i]),
+            "max_length": int(preprocessor.max_length),
+        })
+    return rows
+
+
+def format_prediction(row):
+    """One `predict` result as a console line, with a note on what the
+    model could not read."""
+    n = row["num_tokens"]
+    note = ""
+    if n == 0:
+        note = "  (empty text: no known words, this is the model's prior)"
+    elif n > row["max_length"]:
+        note = f"  (truncated: {n} tokens, the first {row['max_length']} were read)"
+    return f"{row['label']:8s} {row['probability']:.3f}  {row['text'][:60]!r}{note}"

@@ -1,5 +1,6 @@
 """zoo.cli, zoo.weights, zoo.export and checkpoints, end to end on a toy app."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,12 +14,12 @@ import pytest
 
 from tests.harness import ROOT
 from tests.harness import run_saved_model_fresh
-from tests.zoo import toy_app
+from tests.zoo import toy
 from zoo import cli
 from zoo import weights as registry
 from zoo.io import sha256_file
 
-TOY = [sys.executable, "-m", "tests.zoo.toy_app"]
+TOY = [sys.executable, "-m"]  # + "tests.zoo.toy.<command>" ...
 
 
 def _run(args, **kwargs):
@@ -29,7 +30,7 @@ def _run(args, **kwargs):
 @pytest.fixture
 def trained(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("run"))
-    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "2"])
+    cli.train_main(toy.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "2"])
     return out
 
 
@@ -46,18 +47,18 @@ def test_train_writes_run_directory(trained):
 
 def test_evaluate_json_and_weights_directory(trained, tmp_path, capsys):
     out = str(tmp_path / "metrics.json")
-    metrics = cli.evaluate_main(toy_app.APPLICATION, ["--weights", trained, "--json", out])
+    metrics = cli.evaluate_main(toy.APPLICATION, ["--weights", trained, "--json", out])
     assert json.load(open(out)) == pytest.approx(metrics)
     assert set(metrics) == {"accuracy", "loss"}
     assert "accuracy" in capsys.readouterr().out
     # The best epoch's weights are the ones loaded.
-    model, _, _ = toy_app.APPLICATION.from_pretrained(trained)
+    model, _, _ = toy.APPLICATION.from_pretrained(trained)
     assert model.count_params() > 0
 
 
 def test_refuses_to_overwrite_a_run_without_resume(trained, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.train_main(toy_app.APPLICATION, ["--output-dir", trained, "--verbose", "0"])
+        cli.train_main(toy.APPLICATION, ["--output-dir", trained, "--verbose", "0"])
     assert exit_info.value.code == 2
     assert "--resume" in capsys.readouterr().err
 
@@ -73,33 +74,33 @@ def test_bad_flags_are_clear_errors(capsys):
         (["--set", "units=wide"], "Config key 'units' takes a int, like the preset's 8. Received: --set units=\"wide\""),
     ]:
         with pytest.raises(SystemExit):
-            cli.train_main(toy_app.APPLICATION, argv)
+            cli.train_main(toy.APPLICATION, argv)
         assert message in capsys.readouterr().err
 
 
 def test_help_explains_every_flag():
-    help_text = cli.train_parser(toy_app.APPLICATION).format_help()
+    help_text = cli.train_parser(toy.APPLICATION).format_help()
     for flag in ("--preset", "--dataset", "--data-dir", "--epochs", "--batch-size", "--seed",
                  "--output-dir", "--resume", "--distribute", "--backend", "--set"):
         assert flag in help_text
-    assert "--weights" in cli.evaluate_parser(toy_app.APPLICATION).format_help()
+    assert "--weights" in cli.evaluate_parser(toy.APPLICATION).format_help()
 
 
 def test_set_overrides_the_preset_and_is_recorded(tmp_path):
     out = str(tmp_path / "run")
-    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1",
+    cli.train_main(toy.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1",
                                          "--set", "units=5", "--set", "batch_size=16"])
     config = json.load(open(os.path.join(out, "config.json")))["config"]
     assert config["units"] == 5 and config["batch_size"] == 16
-    model, _, _ = toy_app.APPLICATION.from_pretrained(out)
+    model, _, _ = toy.APPLICATION.from_pretrained(out)
     assert any(getattr(layer, "units", None) == 5 for layer in model.layers)
 
 
 def test_resume_accepts_only_the_recorded_values(trained, capsys):
     common = ["--output-dir", trained, "--verbose", "0", "--resume", "--epochs", "2"]
-    cli.train_main(toy_app.APPLICATION, common + ["--set", "units=8"])  # as recorded
+    cli.train_main(toy.APPLICATION, common + ["--set", "units=8"])  # as recorded
     with pytest.raises(SystemExit) as exit_info:
-        cli.train_main(toy_app.APPLICATION, common + ["--set", "units=9"])
+        cli.train_main(toy.APPLICATION, common + ["--set", "units=9"])
     assert exit_info.value.code == 2
     assert "--set cannot change it. Received: --set units=9" in capsys.readouterr().err
 
@@ -115,7 +116,7 @@ def test_apply_overrides_types():
 
 def test_resume_after_sigkill_keeps_finished_epochs(tmp_path):
     out = str(tmp_path / "run")
-    args = ["train", "--dataset", "toy_long", "--epochs", "4", "--output-dir", out, "--verbose", "0"]
+    args = ["tests.zoo.toy.train", "--dataset", "toy_long", "--epochs", "4", "--output-dir", out, "--verbose", "0"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
     proc = subprocess.Popen(TOY + args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state_file = os.path.join(out, "train_state.json")
@@ -145,12 +146,12 @@ def test_resume_after_sigkill_keeps_finished_epochs(tmp_path):
 
 
 def test_export_serving_layout_and_fresh_process(trained, tmp_path):
-    path = cli.export_main(toy_app.APPLICATION, ["--weights", trained, "--output", str(tmp_path / "serve"), "--version", "3"])
+    path = cli.export_main(toy.APPLICATION, ["--weights", trained, "--output", str(tmp_path / "serve"), "--version", "3"])
     assert path == os.path.join(str(tmp_path / "serve"), "toy", "3")
     assert os.path.exists(os.path.join(path, "saved_model.pb"))
     x = np.random.default_rng(5).standard_normal((6, 12, 1)).astype("float32")
     got = run_saved_model_fresh(path, {"x": x}, tmp_path)
-    model, pre, _ = toy_app.APPLICATION.from_pretrained(trained)
+    model, pre, _ = toy.APPLICATION.from_pretrained(trained)
     expected = keras.ops.convert_to_numpy(model(pre(x))).reshape(-1)
     np.testing.assert_allclose(got["positive_probability"], expected, atol=1e-5)
     np.testing.assert_array_equal(got["label"], (expected >= 0.5).astype("int32"))
@@ -166,7 +167,7 @@ def test_export_serving_layout_and_fresh_process(trained, tmp_path):
 def _manifest_for(trained, tmp_path, monkeypatch, corrupt=False, url=False):
     root = tmp_path / "weights"
     monkeypatch.setenv("RNN_ZOO_WEIGHTS", str(root))
-    entry = registry.add("toy_entry", trained, command="python -m tests.zoo.toy_app train", metrics={"accuracy": 1.0})
+    entry = registry.add("toy_entry", trained, command="python -m tests.zoo.toy.train", metrics={"accuracy": 1.0})
     if corrupt:
         with open(root / "toy_entry" / "model.weights.h5", "ab") as f:
             f.write(b"x")
@@ -178,7 +179,7 @@ def test_registry_add_load_and_verify(trained, tmp_path, monkeypatch):
     assert entry["sha256"] == sha256_file(root / "toy_entry" / "model.weights.h5")
     assert entry["command"].startswith("python -m") and entry["versions"]["keras"] == keras.__version__
     assert registry.names("toy") == ["toy_entry"]
-    model, _, run = toy_app.APPLICATION.from_pretrained("toy_entry")
+    model, _, run = toy.APPLICATION.from_pretrained("toy_entry")
     assert run["application"] == "toy"
     assert registry.verify() == []
 
@@ -186,7 +187,7 @@ def test_registry_add_load_and_verify(trained, tmp_path, monkeypatch):
 def test_registry_sha_mismatch_is_refused(trained, tmp_path, monkeypatch):
     _manifest_for(trained, tmp_path, monkeypatch, corrupt=True)
     with pytest.raises(registry.WeightsError, match=r"sha256 mismatch.*Received: sha256="):
-        toy_app.APPLICATION.from_pretrained("toy_entry")
+        toy.APPLICATION.from_pretrained("toy_entry")
 
 
 def test_registry_unknown_and_missing(trained, tmp_path, monkeypatch):
@@ -219,7 +220,7 @@ def test_application_mismatch_is_refused(trained, tmp_path, monkeypatch):
     _manifest_for(trained, tmp_path, monkeypatch)
     import dataclasses
 
-    other = dataclasses.replace(toy_app.APPLICATION, name="other")
+    other = dataclasses.replace(toy.APPLICATION, name="other")
     with pytest.raises(registry.WeightsError, match="belong to application 'toy'"):
         other.from_pretrained("toy_entry")
 
@@ -239,7 +240,7 @@ def test_keras_file_with_lambda_is_refused(tmp_path):
 def pristine(tmp_path_factory):
     """One trained run for the tests below, which only read it or copy it."""
     out = str(tmp_path_factory.mktemp("pristine"))
-    cli.train_main(toy_app.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1"])
+    cli.train_main(toy.APPLICATION, ["--output-dir", out, "--verbose", "0", "--epochs", "1"])
     return out
 
 
@@ -278,14 +279,14 @@ def test_damaged_weights_file_is_named(pristine, tmp_path, capsys, how, command)
     _damage(weights, how)
     argv = ["--weights", run] + (["--output", str(tmp_path / "serve")] if command == "export" else [])
     with pytest.raises(SystemExit) as exit_info:
-        getattr(cli, f"{command}_main")(toy_app.APPLICATION, argv)
+        getattr(cli, f"{command}_main")(toy.APPLICATION, argv)
     assert exit_info.value.code == 2
     err = _error_line(capsys)
     assert err.startswith(f"python -m applications.toy.{command}: error: The weights file {weights} is damaged")
     assert "train again" in err
     assert err.endswith(f"Received: file={weights!r} ({os.path.getsize(weights)} bytes)")
     with pytest.raises(registry.WeightsError, match="is damaged"):
-        toy_app.APPLICATION.from_pretrained(run)
+        toy.APPLICATION.from_pretrained(run)
 
 
 def test_weights_of_another_config_are_named(pristine, tmp_path, capsys):
@@ -294,7 +295,7 @@ def test_weights_of_another_config_are_named(pristine, tmp_path, capsys):
     config["config"]["units"] = 5
     json.dump(config, open(os.path.join(run, "config.json"), "w"))
     with pytest.raises(SystemExit):
-        cli.evaluate_main(toy_app.APPLICATION, ["--weights", run])
+        cli.evaluate_main(toy.APPLICATION, ["--weights", run])
     err = _error_line(capsys)
     assert "model.weights.h5 does not fit the model that its config.json describes" in err
     assert "Received: file=" in err
@@ -308,7 +309,7 @@ def test_damaged_config_json_is_named(pristine, tmp_path, capsys, content):
     with open(path, "wb") as f:
         f.write(content)
     with pytest.raises(SystemExit) as exit_info:
-        cli.evaluate_main(toy_app.APPLICATION, ["--weights", run])
+        cli.evaluate_main(toy.APPLICATION, ["--weights", run])
     assert exit_info.value.code == 2
     err = _error_line(capsys)
     assert f"{path} " in err and "Received: " in err
@@ -321,7 +322,7 @@ def test_resume_from_damaged_files_is_named(pristine, tmp_path, capsys):
     _damage(checkpoint, "truncated")
     argv = ["--output-dir", run, "--verbose", "0", "--resume", "--epochs", "3"]
     with pytest.raises(SystemExit) as exit_info:
-        cli.train_main(toy_app.APPLICATION, argv)
+        cli.train_main(toy.APPLICATION, argv)
     assert exit_info.value.code == 2
     err = _error_line(capsys)
     assert f"error: The checkpoint {checkpoint} that --resume restarts from is damaged" in err
@@ -330,7 +331,7 @@ def test_resume_from_damaged_files_is_named(pristine, tmp_path, capsys):
     state = os.path.join(run, "train_state.json")
     _damage(state, "garbage")
     with pytest.raises(SystemExit):
-        cli.train_main(toy_app.APPLICATION, argv)
+        cli.train_main(toy.APPLICATION, argv)
     err = _error_line(capsys)
     assert f"error: {state} (the training state --resume continues from) is damaged" in err
     assert err.endswith(f"Received: file={state!r} (4096 bytes)")
@@ -346,7 +347,7 @@ def test_unknown_weights_list_only_this_applications_entries(pristine, tmp_path,
     for command in ("evaluate", "export"):
         argv = ["--weights", missing] + (["--output", str(tmp_path)] if command == "export" else [])
         with pytest.raises(SystemExit) as exit_info:
-            getattr(cli, f"{command}_main")(toy_app.APPLICATION, argv)
+            getattr(cli, f"{command}_main")(toy.APPLICATION, argv)
         assert exit_info.value.code == 2
         err = _error_line(capsys)
         assert f"the path {missing} does not exist" in err
@@ -355,7 +356,7 @@ def test_unknown_weights_list_only_this_applications_entries(pristine, tmp_path,
     # A file instead of its directory says so.
     weights_file = os.path.join(pristine, "model.weights.h5")
     with pytest.raises(registry.WeightsError, match="is a file; pass the run directory"):
-        toy_app.APPLICATION.from_pretrained(weights_file)
+        toy.APPLICATION.from_pretrained(weights_file)
 
 
 # -- the first screen: no start-up noise, one line per epoch in a log ---------
@@ -367,7 +368,7 @@ def test_train_in_a_log_has_one_line_per_epoch_and_no_startup_noise(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
     env["PYTHONPATH"] = ROOT
     out = str(tmp_path / "run")
-    done = subprocess.run(TOY + ["train", "--output-dir", out, "--epochs", "2"], cwd=ROOT, env=env,
+    done = subprocess.run(TOY + ["tests.zoo.toy.train", "--output-dir", out, "--epochs", "2"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     for stream in (done.stdout, done.stderr):
@@ -381,7 +382,7 @@ def test_train_in_a_log_has_one_line_per_epoch_and_no_startup_noise(tmp_path):
 
 
 def test_verbose_flag():
-    parser = cli.train_parser(toy_app.APPLICATION)
+    parser = cli.train_parser(toy.APPLICATION)
     assert parser.parse_args([]).verbose == "auto"
     assert parser.parse_args(["--verbose", "2"]).verbose == 2
 
@@ -445,3 +446,80 @@ def test_help_imports_no_tensorflow(module):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
     assert "usage: python -m" in done.stdout
+
+
+# -- the template: a declaration, hooks, refused flags, the user command ------
+def test_declaration_is_lazy_and_checked():
+    from zoo.application import Application
+
+    app = dataclasses.replace(toy.APPLICATION, build_model="no_such_package.model:build_model")
+    with pytest.raises(ModuleNotFoundError):
+        app.build_model({})
+    with pytest.raises(ValueError, match="module:attribute"):
+        dataclasses.replace(toy.APPLICATION, build_model="no_colon").build_model({})
+    with pytest.raises(ValueError, match="'quick' preset"):
+        dataclasses.replace(toy.APPLICATION, presets={"full": {}})
+    with pytest.raises(ValueError, match="must declare"):
+        Application(name="x", description="", presets={"quick": {}}, datasets=("d",))
+    with pytest.raises(TypeError, match="Received: evaluate=3"):
+        dataclasses.replace(toy.APPLICATION, evaluate=3)
+
+
+def test_a_flag_the_application_cannot_honour_is_refused(tmp_path, capsys):
+    app = dataclasses.replace(
+        toy.APPLICATION, unsupported_flags={"--batch-size": "it trains on whole sequences"}
+    )
+    assert "--batch-size" not in cli.train_parser(app).format_help()
+    with pytest.raises(SystemExit):
+        cli.train_main(app, ["--output-dir", str(tmp_path / "r"), "--batch-size", "3"])
+    err = capsys.readouterr().err
+    assert "--batch-size is not supported by the toy application: it trains on whole sequences" in err
+    assert "Received: --batch-size 3" in err
+
+
+def test_custom_trainer_gets_the_config_and_its_own_flags(tmp_path):
+    seen = {}
+
+    def add(parser):
+        parser.add_argument("--extra", default="none")
+
+    def train(application, config, args, out):
+        seen.update(config=config, extra=args.extra, out=out)
+        return out
+
+    def evaluate(model, preprocessor, config, dataset, data_dir, split, **options):
+        seen.update(options=options)
+        return {"x": 1.0}
+
+    app = dataclasses.replace(toy.APPLICATION, train=train, evaluate=evaluate,
+                              add_arguments={"train": add, "evaluate": add})
+    out = str(tmp_path / "run")
+    cli.train_main(app, ["--output-dir", out, "--set", "units=5", "--epochs", "7", "--extra", "yes"])
+    assert seen["config"]["units"] == 5 and seen["config"]["epochs"] == 7
+    assert seen["extra"] == "yes" and seen["out"] == out
+
+
+def test_evaluate_passes_the_application_options(trained):
+    seen = {}
+
+    def evaluate(model, preprocessor, config, dataset, data_dir, split, **options):
+        seen.update(options)
+        return {"x": 1.0}
+
+    app = dataclasses.replace(
+        toy.APPLICATION, evaluate=evaluate,
+        add_arguments={"evaluate": lambda p: p.add_argument("--plots", default=None)},
+    )
+    cli.evaluate_main(app, ["--weights", trained, "--plots", "DIR"])
+    assert seen == {"plots": "DIR"}
+
+
+def test_user_command(trained, capsys):
+    seq = ",".join(["1"] * 12)
+    rows = cli.user_main(toy.APPLICATION, ["--weights", trained, "--", seq, seq.replace("1", "-1")])
+    assert rows[0]["positive_probability"] > 0.5 > rows[1]["positive_probability"]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith(seq)
+    with pytest.raises(SystemExit):
+        cli.user_main(toy.APPLICATION, ["--weights", trained, "1,2"])
+    assert "Received: 2 in '1,2'" in capsys.readouterr().err

@@ -80,10 +80,12 @@ def test_export_serves_raw_strings_without_the_zoo(small, tmp_path):
 
 
 def test_predict_cli(small, capsys):
-    from applications.sentiment import predict
+    from applications.sentiment import APPLICATION
+    from zoo.cli import user_main
 
     _, _, run = small
-    assert predict.main(["--weights", run, "great fun", "", " ".join(["great"] * 40)]) == 0
+    rows = user_main(APPLICATION, ["--weights", run, "great fun", "", " ".join(["great"] * 40)])
+    assert [r["num_tokens"] for r in rows] == [2, 0, 40]
     lines = capsys.readouterr().out.strip().split("\n")
     assert len(lines) == 3
     assert lines[0].split()[0] in ("positive", "negative")
@@ -91,11 +93,32 @@ def test_predict_cli(small, capsys):
     assert "truncated: 40 tokens" in lines[2]
 
 
+def test_predict_json_and_stdin(small, capsys, monkeypatch):
+    import io
+    import json
+
+    from applications.sentiment import APPLICATION
+    from zoo.cli import user_main
+
+    _, _, run = small
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("great fun\ndull\n".encode())))
+    user_main(APPLICATION, ["--weights", run, "--json", "-", "-"])
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["text"] for r in rows] == ["great fun", "dull"]
+    assert all(r["label"] in ("positive", "negative") for r in rows)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"fine\n\xff\xfe bad\n")))
+    with pytest.raises(SystemExit):
+        user_main(APPLICATION, ["--weights", run])
+    err = capsys.readouterr().err
+    assert "Line 2 of the standard input is not UTF-8" in err and "Received: b'\\xff\\xfe bad'" in err
+
+
 def test_predict_unknown_weights(capsys):
-    from applications.sentiment import predict
+    from applications.sentiment import APPLICATION
+    from zoo.cli import user_main
 
     with pytest.raises(SystemExit):
-        predict.main(["--weights", "no_such_weights", "text"])
+        user_main(APPLICATION, ["--weights", "no_such_weights", "text"])
     assert "Received: weights='no_such_weights'" in capsys.readouterr().err
 
 
