@@ -4,6 +4,9 @@
   and `.weights.h5` round trips.
 - `gradients`: gradients of a scalar loss w.r.t. a layer's weights on the
   current backend (TensorFlow or JAX), for parity tests.
+- `check_application`: what every application meets (one training step,
+  `from_pretrained` round trip, export served in a fresh process, the bad
+  inputs every application refuses).
 - `check_export`: `model.export` then `tf.saved_model.load` in a fresh
   process that never imports `zoo` or `applications`; outputs must match.
 - `check_saved_model`: the same fresh-process check for a SavedModel written
@@ -251,3 +254,90 @@ def run_notebook(name, weights, timeout=600):
         for out in cell.get("outputs", [])
         if "image/png" in out.get("data", {})
     )
+
+
+def check_application(application, config, raw_examples, serving_inputs, tmp_path,
+                      dataset=None, run_dir=None, serving_imports=(), atol=1e-5):
+    """The contract every application meets, in the spirit of KerasHub's
+    `run_task_test`; returns the run directory it trained.
+
+    1. Trains one step of `config` on `raw_examples` (a list of
+       `(raw_input, target)` pairs) as `zoo.cli` does: preprocessor fitted on
+       them, model built, one `fit` step, a run directory written. An
+       application with its own trainer passes that trainer's `run_dir`
+       instead.
+    2. Round-trips through `from_pretrained`: the reloaded model's serving
+       endpoint gives what the trained one gives on `serving_inputs` (a dict
+       of numpy arrays named as the first endpoint's inputs).
+    3. Runs the application's `export` command (`zoo.cli.export_main`) and
+       calls `serving_default` in a fresh process that imports no project
+       code: the outputs equal the Python endpoint's.
+    4. Refuses what every application must refuse, with the received value
+       in the message: an unknown dataset and preset, a `--weights` that is
+       neither a directory nor a shipped entry, and a damaged weights file.
+    """
+    import shutil
+
+    import pytest
+    import tensorflow as tf
+
+    from zoo import cli
+    from zoo.application import write_run_config
+    from zoo.export import plain_recurrent_loops
+    from zoo.training.checkpoint import save_model_weights
+
+    dataset = dataset or application.datasets[0]
+    if run_dir is None:
+        keras.utils.set_random_seed(0)
+        inputs, targets = zip(*raw_examples)
+        raw = tf.data.Dataset.from_tensor_slices((list(inputs), list(targets)))
+        preprocessor = application.build_preprocessor(config, raw, None)
+        model = application.build_model(config)
+        history = model.fit(preprocessor.dataset(raw, config["batch_size"], shuffle=True, seed=0),
+                            epochs=1, steps_per_epoch=1, verbose=0)
+        assert np.isfinite(history.history["loss"]).all(), history.history
+        run_dir = os.path.join(str(tmp_path), "run")
+        os.makedirs(run_dir)
+        preprocessor.save(run_dir)
+        write_run_config(run_dir, application, "quick", dataset, config)
+        save_model_weights(model, os.path.join(run_dir, "model.weights.h5"))
+    else:
+        model, preprocessor, _ = application.from_pretrained(run_dir)
+
+    def serve(model, preprocessor):
+        endpoint = application.export_endpoints(model, preprocessor)[0]
+        assert [spec.name for spec in endpoint.input_signature] == list(serving_inputs)
+        with plain_recurrent_loops(model):
+            return tf.function(endpoint.fn)(**{k: tf.constant(v) for k, v in serving_inputs.items()})
+
+    trained = serve(model, preprocessor)
+    reloaded = serve(*application.from_pretrained(run_dir)[:2])
+    assert sorted(trained) == sorted(reloaded)
+    for name in trained:
+        a, b = trained[name].numpy(), reloaded[name].numpy()
+        if np.issubdtype(a.dtype, np.floating):
+            np.testing.assert_allclose(a, b, atol=atol, err_msg=name)
+        else:
+            assert a.tolist() == b.tolist(), name
+
+    serving = os.path.join(str(tmp_path), "serving")
+    path = cli.export_main(application, ["--weights", run_dir, "--output", serving])
+    check_saved_model(path, serving_inputs, trained, tmp_path, imports=serving_imports, atol=atol)
+
+
+    with pytest.raises(ValueError, match="Received: dataset='no_such_dataset'"):
+        application.check_dataset("no_such_dataset")
+    with pytest.raises(ValueError, match="Received: preset='no_such_preset'"):
+        application.preset("no_such_preset")
+    from zoo.weights import WeightsError
+
+    with pytest.raises(WeightsError, match="does not exist"):
+        application.from_pretrained(os.path.join(str(tmp_path), "no_such_run"))
+    damaged = os.path.join(str(tmp_path), "damaged")
+    shutil.copytree(run_dir, damaged)
+    weights = os.path.join(damaged, "model.weights.h5")
+    with open(weights, "r+b") as f:
+        f.truncate(os.path.getsize(weights) // 2)
+    with pytest.raises(WeightsError, match="is damaged"):
+        application.from_pretrained(damaged)
+    return run_dir

@@ -162,6 +162,16 @@ def test_export_serving_layout_and_fresh_process(trained, tmp_path):
         assert "serving_default" in shown.stdout and "serve_sequences" in shown.stdout
 
 
+
+def test_toy_application_meets_the_shared_check(tmp_path):
+    """The harness's `check_application` on the toy, as every application runs it."""
+    from tests.harness import check_application
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 12, 1)).astype("float32")
+    examples = list(zip(x, (x.sum(axis=(1, 2)) > 0).astype("float32")))
+    check_application(toy.APPLICATION, toy.APPLICATION.preset("quick"), examples, {"x": x[:5]}, tmp_path)
+
 # -- weights registry --------------------------------------------------------
 
 def _manifest_for(trained, tmp_path, monkeypatch, corrupt=False, url=False):

@@ -10,10 +10,9 @@ import tensorflow as tf
 from applications.sentiment import APPLICATION
 from applications.sentiment.model import build_model
 from applications.sentiment.preprocessing import TextPreprocessor
-from applications.sentiment.serving import export_endpoints
+from tests.harness import check_application
 from tests.harness import run_saved_model_fresh
 from zoo.application import write_run_config
-from zoo.export import export_saved_model
 from zoo.training.checkpoint import save_model_weights
 
 CONFIG = dict(APPLICATION.presets["quick"], vocabulary_size=50, max_length=6,
@@ -62,21 +61,19 @@ def test_vocabulary_round_trip(small, tmp_path):
     np.testing.assert_array_equal(loaded(tf.constant(ODD)), preprocessor(tf.constant(ODD)))
 
 
-def test_export_serves_raw_strings_without_the_zoo(small, tmp_path):
-    model, preprocessor, _ = small
-    path = export_saved_model(model, export_endpoints(model, preprocessor), str(tmp_path / "s"),
-                              "sentiment", track=preprocessor.trackables())
-    assert path.endswith(os.path.join("sentiment", "1"))
-    got = run_saved_model_fresh(path, {"texts": np.array(ODD, dtype=object)}, tmp_path)
+def test_application_contract(tmp_path):
+    """The shared application check: train a step, reload, export and serve
+    in a fresh process, refuse bad input; then the second signature."""
+    labels = [1, 0, 1, 0, 0, 1]
+    run = check_application(APPLICATION, CONFIG, list(zip(TEXTS, labels)),
+                            {"texts": np.array(ODD, dtype=object)}, tmp_path)
+    model, preprocessor, _ = APPLICATION.from_pretrained(run)
+    path = os.path.join(str(tmp_path), "serving", "sentiment", "1")
     expected = keras.ops.convert_to_numpy(model(preprocessor(tf.constant(ODD)))).reshape(-1)
-    np.testing.assert_allclose(got["positive_probability"], expected, atol=1e-5)
-    labels = [b"positive" if p >= 0.5 else b"negative" for p in expected]
-    assert got["label"].tolist() == labels
-    np.testing.assert_allclose(got["probability"], np.where(expected >= 0.5, expected, 1 - expected), atol=1e-5)
-    assert got["num_tokens"].tolist() == [2, 0, 6, 5, 40]
     ids = preprocessor(tf.constant(ODD)).numpy()
     plain = run_saved_model_fresh(path, {"token_ids": ids}, tmp_path, signature="serve_tokens")
     np.testing.assert_allclose(plain["positive_probability"], expected, atol=1e-5)
+    assert preprocessor.num_tokens(tf.constant(ODD)).numpy().tolist() == [2, 0, 6, 5, 40]
 
 
 def test_predict_cli(small, capsys):
