@@ -279,13 +279,14 @@ def _fail(parser, error):
 
 
 def train_parser(application):
-    parser = _parser(
-        application,
-        "train",
-        "Train a model, with progress bars and TensorBoard logs; checkpoint every "
-        "epoch atomically (resume after a kill with --resume); keep the weights "
-        "of the best epoch on the validation split.",
-    )
+    if application._hook_train is None:  # (not `.train`: resolving it would import the trainer)
+        description = ("Train a model, with progress bars and TensorBoard logs; checkpoint every "
+                       "epoch atomically (resume after a kill with --resume); keep the weights "
+                       "of the best epoch on the validation split.")
+    else:
+        description = ("Train a model with the application's own trainer (not Keras fit); --resume "
+                       "continues the run in --output-dir.")
+    parser = _parser(application, "train", description)
     parser.add_argument("--preset", choices=sorted(application.presets), default="quick",
                         help="quick: minutes on 2 CPU cores; full: what produced the shipped weights")
     _common(parser, application)

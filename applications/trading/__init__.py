@@ -11,50 +11,17 @@ to maximize the Sharpe ratio of its returns after transaction costs, with
 exact gradients through the recurrence. Hyperparameters and the stopping
 epoch are chosen on a validation period before the test period.
 
-`train` and `evaluate` are the application's own (`applications/trading/cli.py`)
-with the shared flags (`--preset`, `--dataset`, `--output-dir`, `--seed`,
-`--resume`, `--weights`, `--json`): RRL is trained by gradient ascent on a
-whole sequence's Sharpe ratio (numpy, exact BPTT) or online (RTRL), not by
-`fit` over a `tf.data` pipeline. `export` is the shared `zoo.cli.export_main`.
+`train` is the application's own trainer (`applications/trading/trainer.py`,
+declared as `train=`): RRL is trained by gradient ascent on a whole
+sequence's Sharpe ratio (numpy, exact BPTT) or online (RTRL), not by `fit`
+over a `tf.data` pipeline; `--set` reaches its config (`--set
+features=macro`, `--set lags=[4,8]`, `--set cost=0.001`, ...). The other
+commands are the shared `zoo.cli` ones; `train --csv FILE`, `evaluate --csv
+FILE --plots DIR` and the `backtest` command are the application's own flags.
 """
 
 from zoo.application import Application
-
-
-def _load_data(dataset, split, data_dir):
-    from applications.trading.tf_data import load_dataset
-
-    return load_dataset(dataset, split)
-
-
-def _build_preprocessor(config, train_data, directory):
-    from applications.trading.preprocessing import FeatureScaler
-
-    if directory is None:
-        raise ValueError(
-            "The trading scaler is fitted by `applications.trading.train` on its training window; "
-            "pass the run directory. Received: directory=None"
-        )
-    return FeatureScaler.load(directory)
-
-
-def _build_model(config):
-    from applications.trading.model import build_model
-
-    return build_model(config)
-
-
-def _evaluate(model, preprocessor, config, dataset, data_dir, split):
-    from applications.trading.evaluate_lib import evaluate
-
-    return evaluate(model, preprocessor, config, dataset, split)
-
-
-def _export_endpoints(model, preprocessor):
-    from applications.trading.serving import export_endpoints
-
-    return export_endpoints(model, preprocessor)
-
+from zoo.application import UserCommand
 
 _COMMON = {"cost": 0.005, "learning_rate": 0.01, "eval_every": 10, "training": "batch", "batch_size": 1}
 
@@ -70,7 +37,9 @@ PRESETS = {
     "online": dict(_COMMON, policy="rrl", features="returns", lags=[8], l2=[0.0], epochs=3, training="online",
                    eta=0.01, learning_rate=0.05),
     # The LSTM policy (zoo.layers.LSTMCell), BPTT with fit; epoch chosen on validation.
-    "lstm": dict(_COMMON, policy="lstm", features="macro", lags=[8], l2=[0.0], units=8, epochs=150),
+    # Adam with each variable's gradient norm clipped to 1.0 (zoo.training.optimizer_from_config).
+    "lstm": dict(_COMMON, policy="lstm", features="macro", lags=[8], l2=[0.0], units=8, epochs=150,
+                 clip="norm", clipnorm=1.0),
 }
 
 APPLICATION = Application(
@@ -79,11 +48,37 @@ APPLICATION = Application(
                 "maximizing the Sharpe ratio after costs.",
     presets=PRESETS,
     datasets=("frenchdata", "sp500", "nasdaq", "csv"),
-    load_data=_load_data,
-    build_preprocessor=_build_preprocessor,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    export_endpoints=_export_endpoints,
+    build_preprocessor="applications.trading.preprocessing:build_preprocessor",
+    build_model="applications.trading.model:build_model",
+    evaluate="applications.trading.evaluate_lib:evaluate",
+    export_endpoints="applications.trading.serving:export_endpoints",
+    train="applications.trading.trainer:train",
+    unsupported_flags={
+        "--data-dir": "its data ship with the `arch` package (embedded, nothing to download); "
+                      "a file of your own is --dataset csv --csv FILE",
+        "--batch-size": "a policy runs over the whole period as one sequence, in training (the exact "
+                        "gradient of its Sharpe ratio, or online one period at a time) as in evaluation; "
+                        "there are no mini-batches",
+        "--distribute": "a run is one sequence on one device and takes seconds to minutes; "
+                        "there is nothing to distribute",
+        "--verbose": "training is not a Keras fit with a progress bar (RRL trains in numpy); "
+                     "a run prints one summary line",
+    },
+    add_arguments={
+        "train": "applications.trading.trainer:add_train_arguments",
+        "evaluate": "applications.trading.trainer:add_evaluate_arguments",
+    },
+    user_command=UserCommand(
+        name="backtest",
+        description="Backtest on your own prices: train on the CSV's first 60%, select on the next 20%, "
+                    "trade the last 20% (or, with --weights, backtest those weights without training), "
+                    "beside buy-and-hold.",
+        run="applications.trading.backtest_lib:run",
+        format="applications.trading.backtest_lib:format_row",
+        inputs="none",
+        add_arguments="applications.trading.backtest_lib:add_arguments",
+        default_weights=False,
+    ),
     monitor="validation_sharpe",
     monitor_mode="max",
     default_weights="trading_rrl_monthly",

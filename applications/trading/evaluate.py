@@ -1,7 +1,7 @@
 """`python -m applications.trading.evaluate --help`"""
 
 from applications.trading import APPLICATION
-from applications.trading.cli import evaluate_main
+from zoo.cli import evaluate_main
 
 if __name__ == "__main__":
     evaluate_main(APPLICATION)

@@ -35,8 +35,13 @@ def backtest(model, scaler, config, dataset, csv=None):
     return positions, info, masks, frequency
 
 
-def evaluate(model, scaler, config, dataset, split="test", csv=None, plots=None):
+def evaluate(model, scaler, config, dataset, data_dir=None, split="test", csv=None, plots=None):
     """Flat metrics of the policy and of buy-and-hold on `split`.
+
+    The `Application.evaluate` hook. `csv` (a path or a frame of
+    `data.load_csv`) is the data of `dataset="csv"`; `plots` a directory for
+    the equity-curve plot. `data_dir` must be None: the data ship with the
+    `arch` package (`--data-dir` is refused).
 
     Keys: `sharpe_<strategy>`, `cumulative_return_<strategy>`,
     `max_drawdown_<strategy>`, `turnover_<strategy>` for the policy (named by
@@ -44,6 +49,9 @@ def evaluate(model, scaler, config, dataset, split="test", csv=None, plots=None)
     split; `sharpe_diff_<strategy>` with its stationary-bootstrap 95%
     interval `sharpe_diff_low_*`, `sharpe_diff_high_*` (policy minus buy-and-hold).
     """
+    if data_dir is not None:
+        raise ValueError(f"The trading data ship with the `arch` package; a file of your own is "
+                         f"--dataset csv --csv FILE. Received: data_dir={data_dir!r}")
     if split not in ("train", "validation", "test"):
         raise ValueError(f"Unknown split; choose train, validation or test. Received: split={split!r}")
     positions, info, masks, frequency = backtest(model, scaler, config, dataset, csv)

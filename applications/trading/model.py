@@ -7,16 +7,23 @@ from keras import ops
 import zoo.layers
 from applications.trading.lstm_policy_cell import LSTMPolicyCell
 from applications.trading.rrl_cell import RRLCell
+from zoo.training import optimizer_from_config
 
 POLICIES = ("rrl", "lstm")
+# Adam, each variable's gradient clipped to norm 1.0 (Keras `clipnorm`): what
+# trained the LSTM policy of the results; `--set` may change them (the
+# `lstm` preset lists the keys). The RRL trains in numpy (`rrl.train_batch`).
+OPTIMIZER_DEFAULTS = {"optimizer": "adam", "learning_rate": 0.01, "clip": "norm", "clipnorm": 1.0}
 
 
 def build_model(config):
     """`(batch, time, features)` -> positions `(batch, time, 1)` for `config["policy"]`.
 
     `config` needs `policy` (`rrl` or `lstm`), `num_features`, and for the
-    LSTM `units`, `learning_rate`, `cost` (the model is compiled with the
-    negative Sharpe ratio as its loss, for `fit`).
+    LSTM `units`, `cost` and the optimizer's keys of
+    `zoo.training.optimizer_from_config` (`learning_rate`, `clip`, `clipnorm`;
+    default `OPTIMIZER_DEFAULTS`); the model is compiled with the negative
+    Sharpe ratio as its loss, for `fit`.
     """
     policy = config.get("policy", "rrl")
     if policy not in POLICIES:
@@ -29,7 +36,7 @@ def build_model(config):
     outputs = zoo.layers.RNN(cell, return_sequences=True, name="policy")(inputs)
     model = keras.Model(inputs, outputs, name=f"trading_{policy}")
     model.compile(
-        optimizer=keras.optimizers.Adam(config.get("learning_rate", 0.01), clipnorm=1.0),
+        optimizer=optimizer_from_config(config, defaults=OPTIMIZER_DEFAULTS),
         loss=sharpe_loss(config.get("cost", 0.005)),
     )
     return model

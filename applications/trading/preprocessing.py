@@ -80,3 +80,19 @@ class FeatureScaler:
 
     def trackables(self):
         return []
+
+
+def build_preprocessor(config, train_data, directory):
+    """The `Application.build_preprocessor` hook: the run's scaler, read back from `directory`.
+
+    The trainer (`applications.trading.trainer`) fits a `FeatureScaler` on
+    each candidate's training window itself, so nothing fits one from
+    `train_data`; `from_pretrained` calls this with the run directory.
+    """
+    if directory is None:
+        raise ValueError(
+            "The trading scaler is fitted by the trainer on its training window (applications.trading."
+            "trainer), never from train_data; build_preprocessor reads a run's back: pass its directory. "
+            "Received: directory=None"
+        )
+    return FeatureScaler.load(directory)

@@ -1,4 +1,4 @@
-"""The trading application: no look-ahead, Keras policies, CLI, export without the zoo."""
+"""The trading application: no look-ahead, Keras policies, the zoo.cli commands, export without the zoo."""
 
 import json
 import os
@@ -10,7 +10,6 @@ import pytest
 
 from applications.trading import APPLICATION
 from applications.trading import PRESETS
-from applications.trading import cli
 from applications.trading import data
 from applications.trading import engine
 from applications.trading import rrl
@@ -23,6 +22,9 @@ from applications.trading.rrl_cell import RRLCell
 from tests.harness import check_layer
 from tests.harness import gradients
 from tests.harness import run_saved_model_fresh
+from zoo.cli import evaluate_main
+from zoo.cli import train_main
+from zoo.cli import user_main
 
 SPLITS = {"train_start": "1950-01", "train_end": "1964-12", "validation_end": "1969-12", "test_end": "1973-12"}
 SMALL = dict(PRESETS["full"], lags=[3], l2=[0.01], epochs=30)
@@ -155,21 +157,27 @@ def test_build_model_bad_config():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("trading") / "run")
-    cli.train_main(APPLICATION, ["--preset", "quick", "--output-dir", out, "--epochs", "30"])
+    train_main(APPLICATION, ["--preset", "quick", "--output-dir", out, "--epochs", "30"])
     return out
 
 
 def test_train_evaluate_cli(run_dir, tmp_path, capsys):
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["application"] == "trading" and config["config"]["num_features"] == 8
+    assert config["config"]["epochs"] == 30 and config["requested_config"]["lags"] == [8]
     # A second train into the same directory needs --resume, which finds the run finished.
     with pytest.raises(SystemExit):
-        cli.train_main(APPLICATION, ["--preset", "quick", "--output-dir", run_dir])
+        train_main(APPLICATION, ["--preset", "quick", "--output-dir", run_dir])
     assert "--resume" in capsys.readouterr().err
-    cli.train_main(APPLICATION, ["--preset", "quick", "--output-dir", run_dir, "--resume"])
+    train_main(APPLICATION, ["--preset", "quick", "--output-dir", run_dir, "--epochs", "30", "--resume"])
+    assert "nothing to do" in capsys.readouterr().out
+    # ... and cannot change it.
+    with pytest.raises(SystemExit):
+        train_main(APPLICATION, ["--preset", "quick", "--output-dir", run_dir, "--resume"])
+    assert "changed keys ['epochs']" in capsys.readouterr().err
     out = str(tmp_path / "m.json")
     plots = str(tmp_path / "plots")
-    metrics = cli.evaluate_main(APPLICATION, ["--weights", run_dir, "--json", out, "--plots", plots])
+    metrics = evaluate_main(APPLICATION, ["--weights", run_dir, "--json", out, "--plots", plots])
     saved = json.load(open(out))
     for key in ("sharpe_rrl", "sharpe_buy_and_hold", "sharpe_diff_low_rrl", "max_drawdown_rrl", "turnover_rrl"):
         assert key in saved
@@ -177,11 +185,58 @@ def test_train_evaluate_cli(run_dir, tmp_path, capsys):
     assert saved["periods"] == 300  # 1970-1994
     assert saved["turnover_buy_and_hold"] == 0
     assert os.listdir(plots) == ["trading_rrl_frenchdata_test.png"]
-    # The shared zoo.cli evaluate gives the same numbers (the manifest test uses it).
-    from zoo.cli import evaluate_main
+    # The evaluate hook, called as the manifest test does, gives the same numbers.
+    model, scaler, run = APPLICATION.from_pretrained(run_dir)
+    direct = APPLICATION.evaluate(model, scaler, run["config"], "frenchdata", None, "test")
+    assert direct == pytest.approx(metrics)
 
-    shared = evaluate_main(APPLICATION, ["--weights", run_dir])
-    assert shared == pytest.approx(metrics)
+
+def test_set_reaches_the_trainer(tmp_path, capsys):
+    """--set features=macro (no --features flag), checked before training."""
+    out = str(tmp_path / "macro")
+    train_main(APPLICATION, ["--output-dir", out, "--epochs", "20", "--set", "features=macro", "--set", "lags=[3]"])
+    config = json.load(open(os.path.join(out, "config.json")))["config"]
+    assert config["features"] == "macro" and config["lags"] == 3 and config["strategy"] == "rrl_macro"
+    for setting, message in (("features=bogus", "Unknown feature set"), ("cost=0.7", "cost"),
+                             ("lags=[0]", "lags")):
+        with pytest.raises(SystemExit):
+            train_main(APPLICATION, ["--output-dir", str(tmp_path / "bad"), "--set", setting])
+        assert message in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(tmp_path, "bad", "config.json"))
+
+
+@pytest.mark.parametrize("flag", [["--batch-size", "3"], ["--distribute", "mirrored"], ["--verbose", "1"],
+                                  ["--data-dir", "/tmp"]])
+def test_flags_it_cannot_honour_are_refused(flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(APPLICATION, ["--output-dir", str(tmp_path / "run")] + flag)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag[0]} is not supported by the trading application: " in err
+    assert not os.path.exists(tmp_path / "run")
+    if flag[0] in ("--batch-size", "--data-dir"):  # shared with evaluate
+        with pytest.raises(SystemExit):
+            evaluate_main(APPLICATION, flag)
+        assert f"{flag[0]} is not supported" in capsys.readouterr().err
+
+
+def test_build_preprocessor_reads_a_run_back(run_dir):
+    from applications.trading.preprocessing import FeatureScaler
+
+    assert APPLICATION.build_preprocessor({}, None, run_dir).names == FeatureScaler.load(run_dir).names
+    with pytest.raises(ValueError, match="fitted by the trainer"):
+        APPLICATION.build_preprocessor({}, object(), None)
+
+
+def test_lstm_optimizer_from_config():
+    """Adam with per-variable clipnorm 1.0 by default (as the results were made); --set reaches it."""
+    model = build_model(dict(PRESETS["lstm"], num_features=2))
+    assert model.optimizer.clipnorm == 1.0 and model.optimizer.global_clipnorm is None
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    bare = build_model({"policy": "lstm", "num_features": 2})  # a shipped config has no clip keys
+    assert bare.optimizer.clipnorm == 1.0 and float(bare.optimizer.learning_rate) == pytest.approx(0.01)
+    other = build_model(dict(PRESETS["lstm"], num_features=2, clip="global_norm", clipnorm=5.0))
+    assert other.optimizer.global_clipnorm == 5.0 and other.optimizer.clipnorm is None
 
 
 @pytest.mark.slow
@@ -216,9 +271,11 @@ def test_lstm_export_is_refused(run_dir):
         export_endpoints(model, FeatureScaler.load(run_dir))
 
 
-def test_backtest_csv(tmp_path, capsys):
-    from applications.trading import backtest
+def backtest(argv):
+    return user_main(APPLICATION, argv)
 
+
+def test_backtest_csv(tmp_path, capsys):
     rng = np.random.default_rng(0)
     n = 400
     dates = pd.bdate_range("2010-01-01", periods=n)
@@ -226,14 +283,23 @@ def test_backtest_csv(tmp_path, capsys):
     path = tmp_path / "prices.csv"
     pd.DataFrame({"Date": dates, "Close": prices}).to_csv(path, index=False)
     out = str(tmp_path / "m.json")
-    assert backtest.main(["--csv", str(path), "--preset", "quick", "--json", out, "--cost", "0.001"]) == 0
-    metrics = json.load(open(out))
+    (row,) = backtest(["--csv", str(path), "--preset", "quick", "--json", out, "--cost", "0.001"])
+    assert "trading backtest · prices.csv" in capsys.readouterr().out
+    (metrics,) = json.load(open(out))
+    assert metrics == row and metrics["csv"] == str(path)
     assert "sharpe_rrl" in metrics and metrics["periods"] > 60
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"Date": dates[:60], "Close": prices[:60]}).to_csv(bad, index=False)
     with pytest.raises(SystemExit):
-        backtest.main(["--csv", str(bad)])
+        backtest(["--csv", str(bad)])
     assert "too short" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        backtest.main(["--csv", str(path), "--preset", "full"])
+        backtest(["--csv", str(path), "--preset", "full"])
     assert "lagged returns" in capsys.readouterr().err
+    # Shipped weights, no training; training options are refused with them.
+    (shipped,) = backtest(["--csv", str(path), "--weights", "trading_rrl_monthly", "--json", "-"])
+    assert shipped["periods"] == metrics["periods"]
+    assert json.loads(capsys.readouterr().out) == [shipped]
+    with pytest.raises(SystemExit):
+        backtest(["--csv", str(path), "--weights", "trading_rrl_monthly", "--seed", "1"])
+    assert "--seed would be ignored" in capsys.readouterr().err
