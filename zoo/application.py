@@ -113,6 +113,17 @@ class UserCommand:
             raise ValueError(f"UserCommand {self.name!r} needs `run`. Received: run=None")
 
 
+CONVENTIONS = {
+    "load_data": ("data", "load_data"),
+    "build_preprocessor": ("preprocessing", "build_preprocessor"),
+    "build_model": ("model", "build_model"),
+    "evaluate": ("evaluate_lib", "evaluate"),
+    "export_endpoints": ("serving", "export_endpoints"),
+}
+"""Where an application's callables are when its declaration does not name
+them: `<package>.<module>:<attribute>`, the package being
+`applications.<name>`."""
+
 TRAIN_FLAGS = ("--data-dir", "--batch-size", "--distribute", "--verbose")
 """Shared `train` flags a custom trainer (`Application.train`) may not
 honour; the others (`--preset`, `--dataset`, `--seed`, `--epochs`, `--set`,
@@ -125,7 +136,11 @@ class Application:
 
     Every callable may be given lazily as a `"package.module:attribute"`
     string, imported on first use (see `Hook`), so that the declaration in
-    `applications/<name>/__init__.py` imports no TensorFlow.
+    `applications/<name>/__init__.py` imports no TensorFlow. A callable not
+    given is found at its conventional place (`CONVENTIONS`): `load_data` in
+    `applications/<name>/data.py`, `build_preprocessor` in
+    `preprocessing.py`, `build_model` in `model.py`, `evaluate` in
+    `evaluate_lib.py`, `export_endpoints` in `serving.py`.
 
     Args:
         name: the application's name (`applications/<name>`).
@@ -166,6 +181,8 @@ class Application:
         add_arguments: command name (`"train"`, `"evaluate"`, `"export"`)
             to `(parser) -> None` adding the application's own flags.
         user_command: the `UserCommand` run by `zoo.cli.user_main`.
+        package: where the conventional modules are (default
+            `applications.<name>`).
 
     Example:
 
@@ -175,11 +192,8 @@ class Application:
         description="...",
         presets={"quick": {...}, "full": {...}},
         datasets=("rotten_tomatoes", "imdb_reviews"),
-        load_data="applications.sentiment.data:load_dataset",
-        build_preprocessor="applications.sentiment.preprocessing:build_preprocessor",
-        build_model="applications.sentiment.model:build_model",
-        evaluate="applications.sentiment.evaluate_lib:evaluate",
-        export_endpoints="applications.sentiment.serving:export_endpoints",
+        # build_model: applications.sentiment.model:build_model, and so on
+        load_data="applications.sentiment.data:load_dataset",  # not data:load_data
     )
     # applications/sentiment/train.py
     from zoo.cli import train_main
@@ -204,8 +218,13 @@ class Application:
     unsupported_flags: dict = dataclasses.field(default_factory=dict)
     add_arguments: dict = dataclasses.field(default_factory=dict)
     user_command: Optional[UserCommand] = None
+    package: Optional[str] = None
 
     def __post_init__(self):
+        # The conventional places of the callables not given.
+        for hook, (module, attribute) in CONVENTIONS.items():
+            if getattr(self, "_hook_" + hook, None) is None:
+                setattr(self, hook, f"{self.package or 'applications.' + self.name}.{module}:{attribute}")
         self.datasets = tuple(self.datasets)
         if not self.datasets:
             raise ValueError(f"{self.name} declares no dataset. Received: datasets=()")
@@ -220,12 +239,6 @@ class Application:
                     f"unsupported_flags names shared train flags, {list(TRAIN_FLAGS)}. "
                     f"Received: {flag!r}"
                 )
-        required = ["build_model", "export_endpoints", "build_preprocessor", "evaluate"]
-        if self._hook_train is None:
-            required.append("load_data")
-        missing = [n for n in required if getattr(self, "_hook_" + n, None) is None]
-        if missing:
-            raise ValueError(f"Application {self.name!r} must declare {missing}. Received: None")
         if self.monitor_mode not in ("min", "max"):
             raise ValueError(f"monitor_mode is 'min' or 'max'. Received: monitor_mode={self.monitor_mode!r}")
 

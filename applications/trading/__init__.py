@@ -48,11 +48,7 @@ APPLICATION = Application(
                 "maximizing the Sharpe ratio after costs.",
     presets=PRESETS,
     datasets=("frenchdata", "sp500", "nasdaq", "csv"),
-    build_preprocessor="applications.trading.preprocessing:build_preprocessor",
-    build_model="applications.trading.model:build_model",
-    evaluate="applications.trading.evaluate_lib:evaluate",
-    export_endpoints="applications.trading.serving:export_endpoints",
-    train="applications.trading.trainer:train",
+    train="applications.trading.trainer:train",  # not Keras fit: there is no data:load_data
     unsupported_flags={
         "--data-dir": "its data ship with the `arch` package (embedded, nothing to download); "
                       "a file of your own is --dataset csv --csv FILE",

@@ -469,8 +469,10 @@ def test_declaration_is_lazy_and_checked():
         dataclasses.replace(toy.APPLICATION, build_model="no_colon").build_model({})
     with pytest.raises(ValueError, match="'quick' preset"):
         dataclasses.replace(toy.APPLICATION, presets={"full": {}})
-    with pytest.raises(ValueError, match="must declare"):
-        Application(name="x", description="", presets={"quick": {}}, datasets=("d",))
+    conventional = Application(name="x", description="", presets={"quick": {}}, datasets=("d",))
+    assert conventional._hook_build_model == "applications.x.model:build_model"
+    with pytest.raises(ModuleNotFoundError):
+        conventional.build_model({})
     with pytest.raises(TypeError, match="Received: evaluate=3"):
         dataclasses.replace(toy.APPLICATION, evaluate=3)
 

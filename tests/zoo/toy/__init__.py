@@ -16,11 +16,7 @@ APPLICATION = Application(
     presets={"quick": {"units": 8, "epochs": 2, "batch_size": 32},
              "full": {"units": 16, "epochs": 4, "batch_size": 32}},
     datasets=("toy", "toy_long"),
-    load_data="tests.zoo.toy.data:load_data",
-    build_preprocessor="tests.zoo.toy.preprocessing:build_preprocessor",
-    build_model="tests.zoo.toy.model:build_model",
-    evaluate="tests.zoo.toy.evaluate_lib:evaluate",
-    export_endpoints="tests.zoo.toy.serving:export_endpoints",
+    package="tests.zoo.toy",  # data:load_data, model:build_model, ... are found there
     monitor="val_accuracy",
     monitor_mode="max",
     user_command=UserCommand(
