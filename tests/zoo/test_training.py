@@ -339,6 +339,8 @@ def test_optimizer_from_config_reads_clipping_from_the_config():
     assert float(per_variable.learning_rate) == pytest.approx(0.01)
     sgd = optimizer_from_config({"optimizer": "sgd", "clip": None}, defaults={"clip": "norm"})
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.clipnorm is None
+    unclipped = optimizer_from_config({"clipnorm": None})
+    assert unclipped.global_clipnorm is None and unclipped.clipnorm is None
     with pytest.raises(ValueError, match="Received: clip_value=0"):
         optimizer_from_config({"clipnorm": 0})
 

@@ -10,8 +10,15 @@ tensorflow/tensorflow#72388, still open):
    batch with `strategy.reduce("MEAN", batch, axis=None)` only to learn its
    shapes. MWMS's `reduce` cannot take a nested structure of `PerReplica`
    values: "Attempt to convert a value (PerReplica:{...}) with an
-   unsupported type". Fix: build from the first local replica's batch (a
-   plain tensor structure; only shapes and dtypes matter here).
+   unsupported type". Fix: build from the first local replica's *spec*
+   (`element_spec` of the distributed dataset; only shapes and dtypes
+   matter here), without reading a batch at all. Reading one, as upstream
+   does, opens an extra iterator of the data set before the first epoch's:
+   a seeded `shuffle(..., reshuffle_each_iteration=True)` gives every
+   iterator the next order, so every epoch of a distributed `fit` saw the
+   order of the epoch after it, and its steps differed from one process
+   training on the same global batches (the same happens upstream under
+   `MirroredStrategy`, which this module leaves alone).
 2. `reduce_per_replica(..., reduction="auto")` becomes `"mean"` and, for
    MWMS, calls `strategy.reduce("MEAN", v, axis=0)` on the scalar logs of
    `train_step` / `test_step`: "Invalid reduction dimension 0 for input with
@@ -75,15 +82,36 @@ def _make_symbolic_build(original):
             return value.values[0]
         return value
 
+    def first_local_spec(spec):
+        # A `PerReplicaSpec` holds one `TensorSpec` per local replica.
+        specs = getattr(spec, "_value_specs", None)
+        return specs[0] if specs else spec
+
+    def element_spec(iterator):
+        adapter = getattr(iterator, "data_adapter", None)
+        dataset = adapter.get_tf_dataset() if adapter is not None else None
+        spec = getattr(dataset, "element_spec", None)
+        if spec is None:
+            return None
+        spec = tf.nest.map_structure(first_local_spec, spec)
+        leaves = tf.nest.flatten(spec)
+        if not all(hasattr(s, "shape") and hasattr(s, "dtype") for s in leaves):
+            return None
+        return spec
+
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         strategy = self._distribute_strategy
         if iterator is None or strategy is None or not _is_multi_worker(strategy):
             return original(self, iterator=iterator, data_batch=data_batch)
-        # As upstream: peek at the first batch of the distributed iterator,
-        # but keep one replica's slice instead of a cross-worker reduce.
-        for _, _, it in iterator:
-            data_batch = tree.map_structure(first_local, next(it))
-            break
+        # Build from one replica's element spec: reading a batch would open
+        # an iterator and so take one reshuffle of the data (module doc, 1.).
+        data_batch = element_spec(iterator)
+        if data_batch is None:
+            # Fallback, as upstream: peek at the first batch of the
+            # distributed iterator, one replica's slice of it.
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(first_local, next(it))
+                break
         return original(self, data_batch=data_batch)
 
     return _maybe_symbolic_build

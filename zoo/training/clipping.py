@@ -112,7 +112,8 @@ def optimizer_from_config(config, defaults=None):
     - `optimizer`: a Keras optimizer name (default `"adam"`);
     - `learning_rate` (default `1e-3`);
     - `clip`: `"global_norm"` (default), `"norm"`, `"value"` or `None`;
-    - `clipnorm`: the clipping threshold (default `1.0`).
+    - `clipnorm`: the clipping threshold (default `1.0`); `None` turns
+      clipping off, as `clip: None` does.
 
     Example:
 
@@ -128,9 +129,10 @@ def optimizer_from_config(config, defaults=None):
     }
     settings.update(defaults or {})
     settings.update({k: config[k] for k in settings if k in config})
+    clip = None if settings["clipnorm"] is None else settings["clip"]
     return make_optimizer(
         settings["optimizer"],
         learning_rate=settings["learning_rate"],
-        clip=settings["clip"],
+        clip=clip,
         clip_value=settings["clipnorm"],
     )

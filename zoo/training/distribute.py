@@ -365,7 +365,19 @@ def shard_dataset(dataset, strategy):
 
             return tf.data.Dataset.range(local).map(piece)
 
-        return dataset.flat_map(slices)
+        sharded = dataset.flat_map(slices)
+        # `flat_map` loses the cardinality; with one replica per worker the
+        # distributed dataset's cardinality (that of this per-worker dataset)
+        # is the number of global steps. Keep it known when it was: Keras's
+        # epoch iterator then opens the same iterators as for `dataset` in
+        # one process (with a known size, also a spare one after each epoch),
+        # so a reshuffling `shuffle` deals every epoch the same order.
+        cardinality = tf.get_static_value(dataset.cardinality())
+        if local == 1 and cardinality is not None and (
+            cardinality >= 0 or cardinality == tf.data.INFINITE_CARDINALITY
+        ):
+            sharded = sharded.apply(tf.data.experimental.assert_cardinality(int(cardinality)))
+        return sharded
 
     return strategy.distribute_datasets_from_function(dataset_fn)
 
