@@ -1,6 +1,5 @@
 """SavedModel export in TensorFlow Serving's layout (`DIR/<model>/<version>/`)."""
 
-import contextlib
 import os
 
 
@@ -25,40 +24,28 @@ def contains_xla_function(saved_model_dir):
     return False
 
 
-@contextlib.contextmanager
 def plain_recurrent_loops(*roots):
-    """Trace the zoo's recurrent layers under `roots` without XLA functions.
+    """Trace the zoo's recurrent layers without XLA functions.
 
     `zoo.layers.RNN` compiles its time loops with XLA by itself
     (`jit_compile="auto"`); a SavedModel holding such a function runs in
     TensorFlow Serving only when it is started with
     `--xla_cpu_compilation_enabled=true`. Inside this context every zoo
-    recurrent layer reachable from `roots` (models, layers) runs its plain
-    loop; the setting is restored on exit.
+    recurrent layer traces its plain loop (`zoo.ops.plain_loops`, a scoped
+    flag the layers read); `roots` (models, layers) are accepted for
+    compatibility and need not be given.
 
     Example:
 
     ```python
-    with plain_recurrent_loops(model):
+    with plain_recurrent_loops():
         model.export("exported")
     ```
     """
-    from zoo.layers.rnn import RNN
+    del roots  # the flag holds for every layer traced inside the context
+    from zoo.ops import plain_loops
 
-    saved = []
-    seen = set()
-    for root in roots:
-        layers = root._flatten_layers() if hasattr(root, "_flatten_layers") else []
-        for layer in layers:
-            if isinstance(layer, RNN) and id(layer) not in seen:
-                seen.add(id(layer))
-                saved.append((layer, layer.jit_compile))
-                layer.jit_compile = False
-    try:
-        yield
-    finally:
-        for layer, value in saved:
-            layer.jit_compile = value
+    return plain_loops()
 
 
 def export_saved_model(model, endpoints, directory, model_name, version=1, track=()):
@@ -92,7 +79,7 @@ def export_saved_model(model, endpoints, directory, model_name, version=1, track
     path = os.path.join(str(directory), model_name, str(version))
     # Functions are traced while the archive is written: without the zoo's
     # own XLA loops, so that TensorFlow Serving runs the model as it is.
-    with plain_recurrent_loops(model, *track):
+    with plain_recurrent_loops():
         archive = keras.export.ExportArchive()
         archive.track(model)
         for resource in track:

@@ -247,7 +247,6 @@ def tiny_sentiment_data(tmp_path_factory):
     return data_dir
 
 
-@pytest.mark.slow  # about 75 s on 2 shared CPU cores (three TF processes)
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="the reference runs in-process")
 def test_sentiment_two_workers_match_single_process(tiny_sentiment_data, tmp_path):
     """Was: "Could not apply FILE based sharding" (a tfds split is one file)."""

@@ -9,12 +9,35 @@ small kernels and the loop's control ops), so `zoo.layers.RNN` can compile
 its time loops by itself; these are the backend-specific pieces.
 """
 
+import contextlib
+import contextvars
+
 import keras
+
+_PLAIN_LOOPS = contextvars.ContextVar("zoo_plain_loops", default=False)
+
+
+@contextlib.contextmanager
+def plain_loops():
+    """Within this context nothing is compiled with XLA by the zoo: every
+    `zoo.layers.RNN` traces its plain time loops, whatever its `jit_compile`.
+
+    A scoped flag the layers read when they trace (as Keras's own scopes
+    are), restored on exit. What exports use: TensorFlow Serving runs an XLA
+    function only when started with `--xla_cpu_compilation_enabled=true`
+    (`zoo.export.plain_recurrent_loops` is this context).
+    """
+    token = _PLAIN_LOOPS.set(True)
+    try:
+        yield
+    finally:
+        _PLAIN_LOOPS.reset(token)
 
 
 def compiles_functions():
-    """Whether `xla_function` compiles anything on this backend."""
-    return keras.backend.backend() == "tensorflow"
+    """Whether `xla_function` compiles anything here: on the TensorFlow
+    backend, outside `plain_loops()`."""
+    return keras.backend.backend() == "tensorflow" and not _PLAIN_LOOPS.get()
 
 
 def in_graph():
