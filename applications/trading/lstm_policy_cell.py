@@ -7,9 +7,11 @@ from zoo.layers import check_units
 from zoo.layers import project_sequence
 from zoo.layers.lstm_cell import LSTMCell
 from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.saving import former_names
 
 
-@keras.saving.register_keras_serializable(package="zoo")
+@former_names("zoo>LSTMPolicyCell")  # its name until 2026-12
+@keras.saving.register_keras_serializable(package="trading")
 class LSTMPolicyCell(RecurrentCell):
     """A `zoo.layers.LSTMCell` whose input includes the previous position.
 

@@ -5,9 +5,11 @@ from keras import ops
 
 from zoo.layers import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
+from zoo.saving import former_names
 
 
-@keras.saving.register_keras_serializable(package="zoo")
+@former_names("zoo>RRLCell")  # its name until 2026-12
+@keras.saving.register_keras_serializable(package="trading")
 class RRLCell(RecurrentCell):
     """Moody & Saffell's recurrent trader: `F_t = tanh(b + u . x_t + v F_{t-1})`.
 

@@ -303,3 +303,29 @@ def test_backtest_csv(tmp_path, capsys):
     with pytest.raises(SystemExit):
         backtest(["--csv", str(path), "--weights", "trading_rrl_monthly", "--seed", "1"])
     assert "--seed would be ignored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("policy,cell", [("rrl", "RRLCell"), ("lstm", "LSTMPolicyCell")])
+def test_keras_files_saved_under_the_former_names_still_load(policy, cell, tmp_path):
+    """The cells are registered as `trading>...` now; `.keras` files written
+    when they were `zoo>...` load as before."""
+    import zipfile
+
+    import numpy as np
+
+    from applications.trading.model import build_model
+
+    model = build_model({"policy": policy, "num_features": 3, "units": 4})
+    x = np.random.default_rng(0).standard_normal((1, 7, 3)).astype("float32")
+    path = str(tmp_path / "new.keras")
+    model.save(path)
+    old = str(tmp_path / "old.keras")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                assert f"trading>{cell}".encode() in data
+                data = data.replace(f"trading>{cell}".encode(), f"zoo>{cell}".encode())
+            dst.writestr(item, data)
+    loaded = keras.saving.load_model(old, compile=False)  # the Sharpe loss is a closure
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
