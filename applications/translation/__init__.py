@@ -11,88 +11,25 @@ direction the same way (`ted_hrlr_translate/pt_to_en/en-pt`).
 """
 
 from zoo.application import Application
+from zoo.application import UserCommand
 
-DIRECTION_SEPARATOR = "/"
+DEFAULT_DATASET = "bible"
+"""The embedded default: the Bible, English (KJV) and Spanish (RV 1909)."""
 
+PUBLIC_DATASETS = {
+    "ted_hrlr_translate/pt_to_en": ("pt", "en"),
+    "ted_hrlr_translate/es_to_pt": ("es", "pt"),
+    "wmt13_translate/es-en": ("es", "en"),
+    "wmt14_translate/de-en": ("de", "en"),
+}
+"""The public tfds data sets, with their two languages in their own direction."""
 
-def split_dataset_name(name):
-    """`"bible/es-en"` -> `("bible", "es-en")`; no direction -> its default."""
-    from applications.translation.data import DEFAULT_DATASET
-    from applications.translation.data import PUBLIC_DATASETS
-
-    base, direction = name, None
-    head, _, tail = name.rpartition(DIRECTION_SEPARATOR)
-    if head and "-" in tail and tail.count("-") == 1 and "_" not in tail and (
-        head == DEFAULT_DATASET or head in PUBLIC_DATASETS
-    ):
-        base, direction = head, tail
-    if base == DEFAULT_DATASET and direction is None:
-        direction = "en-es"
-    return base, direction
-
-
-def _dataset_names():
-    from applications.translation.data import DATASETS
-    from applications.translation.data import DEFAULT_DATASET
-    from applications.translation.data import PUBLIC_DATASETS
-
-    names = list(DATASETS)
-    names.insert(1, f"{DEFAULT_DATASET}/es-en")
-    for name, (a, b) in PUBLIC_DATASETS.items():
-        names.append(f"{name}/{b}-{a}")
-    return tuple(names)
-
-
-def _load_data(dataset, split, data_dir):
-    from applications.translation.data import load_dataset
-
-    base, direction = split_dataset_name(dataset)
-    return load_dataset(base, split, direction, data_dir)
-
-
-def _build_preprocessor(config, train_data, directory):
-    # Registers the model's custom layers and loss, which `train --resume`
-    # needs to load its checkpoint before any model is built.
-    import applications.translation.model  # noqa: F401
-    from applications.translation.preprocessing import TranslationPreprocessor
-
-    if directory is not None:
-        return TranslationPreprocessor.load(config, directory)
-    return TranslationPreprocessor.fit(config, train_data)
-
-
-def _build_model(config):
-    from applications.translation.model import build_model
-
-    return build_model(config)
-
-
-def _evaluate(model, preprocessor, config, dataset, data_dir, split):
-    from applications.translation.evaluate_lib import evaluate
-
-    return evaluate(model, preprocessor, config, dataset, data_dir, split)
-
-
-def _export_endpoints(model, preprocessor):
-    from applications.translation.serving import export_endpoints
-
-    return export_endpoints(model, preprocessor)
-
-
-# Kept literal so that `--help` needs no TensorFlow import; a test checks it
-# against `_dataset_names()` (data.py's names plus the reversed directions).
 DATASETS = (
-    "bible",
-    "bible/es-en",
-    "ted_hrlr_translate/pt_to_en",
-    "ted_hrlr_translate/es_to_pt",
-    "wmt13_translate/es-en",
-    "wmt14_translate/de-en",
-    "ted_hrlr_translate/pt_to_en/en-pt",
-    "ted_hrlr_translate/es_to_pt/pt-es",
-    "wmt13_translate/es-en/en-es",
-    "wmt14_translate/de-en/en-de",
+    (DEFAULT_DATASET, f"{DEFAULT_DATASET}/es-en")
+    + tuple(PUBLIC_DATASETS)
+    + tuple(f"{name}/{b}-{a}" for name, (a, b) in PUBLIC_DATASETS.items())
 )
+"""Every `--dataset` name: each set in its own direction, then reversed."""
 
 _FULL = {
     "source_vocabulary_size": 4000,  # requested; WordPiece learns a few less
@@ -145,12 +82,14 @@ APPLICATION = Application(
     "(Bible English-Spanish by default).",
     presets=PRESETS,
     datasets=DATASETS,
-    load_data=_load_data,
-    build_preprocessor=_build_preprocessor,
-    build_model=_build_model,
-    evaluate=_evaluate,
-    export_endpoints=_export_endpoints,
-    monitor="val_loss",
-    monitor_mode="min",
+    # load_data, build_model, ... at their conventional places (data.py, model.py, ...)
     default_weights="translation_luong_bible",
+    user_command=UserCommand(
+        name="translate",
+        description="Translate each text with beam search (the weights' decoding "
+        "settings) and note empty, truncated and out-of-vocabulary sources.",
+        run="applications.translation.translate_lib:run",
+        format="applications.translation.translate_lib:format_row",
+        add_arguments="applications.translation.translate_lib:add_arguments",
+    ),
 )

@@ -7,55 +7,54 @@ and `bible_tfds` wraps them as a tfds builder.
 
 Public tfds data sets, downloaded by tfds on first use, can be selected by
 name as well: `"ted_hrlr_translate/pt_to_en"`, `"ted_hrlr_translate/es_to_pt"`,
-`"wmt13_translate/es-en"` and `"wmt14_translate/de-en"`.
+`"wmt13_translate/es-en"` and `"wmt14_translate/de-en"`. The names and their
+languages are declared once, in `applications.translation` (no TensorFlow
+there); a name may carry the direction: `"bible/es-en"`.
 
-`load_dataset(name, split, direction)` returns any of them as a
-`tf.data.Dataset` of `(source_text, target_text)` string scalars;
-`load_pairs(split)` returns the Bible pairs as a list of dicts.
+`load_dataset(name, split, direction, data_dir)` (the application's
+`load_data`, through `load_data`) returns any of them as a `tf.data.Dataset`
+of `(source_text, target_text)` string scalars; `load_pairs(split)` returns
+the Bible pairs as a list of dicts.
 """
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from applications.translation import APPLICATION
+from applications.translation import DEFAULT_DATASET
+from applications.translation import PUBLIC_DATASETS
 from applications.translation.bible_cache import load_pairs
 
-DEFAULT_DATASET = "bible"
+DIRECTION_SEPARATOR = "/"
 
-PUBLIC_DATASETS = {
-    "ted_hrlr_translate/pt_to_en": ("pt", "en"),
-    "ted_hrlr_translate/es_to_pt": ("es", "pt"),
-    "wmt13_translate/es-en": ("es", "en"),
-    "wmt14_translate/de-en": ("de", "en"),
-}
-"""The tfds data sets `load_dataset` knows, with their two languages."""
 
-DATASETS = (DEFAULT_DATASET,) + tuple(PUBLIC_DATASETS)
-"""Names `load_dataset` accepts, the embedded default first."""
+def split_dataset_name(name):
+    """`"bible/es-en"` -> `("bible", "es-en")`; a name without a direction -> `(name, None)`.
 
-def check_dataset_name(name):
-    """Raise a `ValueError` unless `name` is a data set `load_dataset` knows."""
-    if name not in DATASETS:
-        valid = ", ".join(repr(n) for n in DATASETS)
-        raise ValueError(
-            f"Unknown dataset. Valid names: {valid}. Received: dataset={name!r}"
-        )
-    return name
+    `"wmt14_translate/de-en"` is a data set's own name (its `de-en` is no
+    direction); `"wmt14_translate/de-en/en-de"` is it reversed.
+    """
+    head, _, tail = name.rpartition(DIRECTION_SEPARATOR)
+    if head == DEFAULT_DATASET or head in PUBLIC_DATASETS:
+        return head, tail
+    return name, None
 
 
 def parse_direction(name, direction):
     """The `(source, target)` languages of `direction` for data set `name`.
 
     Args:
-        name: a name in `DATASETS`.
-        direction: `"src-tgt"`, e.g. `"en-es"`; for a public data set, `None`
-            means its own direction (e.g. `"pt-en"` for
+        name: a data set without a direction: `"bible"` or a key of
+            `PUBLIC_DATASETS`.
+        direction: `"src-tgt"`, e.g. `"en-es"`, or `None` for the data set's
+            own direction (`"en-es"` for `"bible"`, `"pt-en"` for
             `"ted_hrlr_translate/pt_to_en"`).
 
     Returns:
         A tuple of two language codes.
     """
     languages = ("en", "es") if name == DEFAULT_DATASET else PUBLIC_DATASETS[name]
-    if direction is None and name != DEFAULT_DATASET:
+    if direction is None:
         return languages
     valid = (f"{languages[0]}-{languages[1]}", f"{languages[1]}-{languages[0]}")
     if not isinstance(direction, str) or direction not in valid:
@@ -69,17 +68,23 @@ def parse_direction(name, direction):
     return source, target
 
 
-def load_dataset(name=DEFAULT_DATASET, split="train", direction="en-es", data_dir=None):
+def load_data(dataset, split, data_dir=None):
+    """The application's `load_data`: `load_dataset` of a declared name."""
+    return load_dataset(dataset, split, data_dir=data_dir)
+
+
+def load_dataset(name=DEFAULT_DATASET, split="train", direction=None, data_dir=None):
     """Load a translation data set as a `tf.data.Dataset` of text pairs.
 
     Args:
-        name: one of `DATASETS`: `"bible"` (default) or a public tfds data
-            set such as `"ted_hrlr_translate/pt_to_en"`.
+        name: one of `APPLICATION.datasets`: `"bible"` (default, English to
+            Spanish), `"bible/es-en"`, or a public tfds data set such as
+            `"ted_hrlr_translate/pt_to_en"`, optionally reversed
+            (`"ted_hrlr_translate/pt_to_en/en-pt"`).
         split: `"train"`, `"validation"` or `"test"`; for the public data
             sets any tfds split string (e.g. `"train[:10%]"`).
-        direction: `"source-target"`: `"en-es"` (default) or `"es-en"` for
-            `"bible"`; for a public data set one of its two directions
-            (e.g. `"pt-en"` or `"en-pt"`), or `None` for its own.
+        direction: `"source-target"` for a name without one (`"es-en"` for
+            `"bible"`); default: the name's direction.
         data_dir: for `"bible"`, the SWORD library holding the modules
             (default `$ZOO_SWORD_DIR` or `/usr/share/sword`); for the tfds
             ones, tfds's `data_dir`.
@@ -91,12 +96,18 @@ def load_dataset(name=DEFAULT_DATASET, split="train", direction="en-es", data_di
     Example:
 
     ```python
-    train = load_dataset("bible", "train", "en-es").batch(64)
+    train = load_dataset("bible/es-en", "train").batch(64)
     ```
     """
-    check_dataset_name(name)
-    source, target = parse_direction(name, direction)
-    if name == DEFAULT_DATASET:
+    base, named = split_dataset_name(APPLICATION.check_dataset(name))
+    if named is not None and direction is not None and direction != named:
+        raise ValueError(
+            f"The dataset name {name!r} already says the direction {named!r}; pass "
+            f"either the name {base!r} and a direction, or the name alone. "
+            f"Received: direction={direction!r}"
+        )
+    source, target = parse_direction(base, named or direction)
+    if base == DEFAULT_DATASET:
         pairs = load_pairs(split, data_dir=data_dir)
         return tf.data.Dataset.from_tensor_slices(
             (
@@ -109,7 +120,7 @@ def load_dataset(name=DEFAULT_DATASET, split="train", direction="en-es", data_di
             f"The split must be a tfds split string such as 'train'. "
             f"Received: split={split!r}"
         )
-    ds = tfds.load(name, split=split, data_dir=data_dir)
+    ds = tfds.load(base, split=split, data_dir=data_dir)
     return ds.map(
         lambda ex: (ex[source], ex[target]), num_parallel_calls=tf.data.AUTOTUNE
     )

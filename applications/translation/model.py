@@ -3,13 +3,14 @@
 import keras
 from keras import ops
 
-from applications.translation.attention_decoder import AttentionDecoder
-from applications.translation.masked_sequence_loss import MaskedSequenceLoss
 from applications.translation.preprocessing import END_ID
 from applications.translation.preprocessing import PAD_ID
 from applications.translation.preprocessing import START_ID
 from zoo import decoding
 from zoo import layers as zoo_layers
+from zoo.layers import AttentionDecoder
+from zoo.losses import MaskedSequenceLoss
+from zoo.saving import former_names
 
 
 def embeddings_initializer(config):
@@ -75,18 +76,17 @@ def build_model(config, compile=True):
     logits = decoder(target_in, memory, mask, initial_h, initial_c)
     model = keras.Model([source, target_in], logits, name=f"seq2seq_{config['attention']}")
     if compile:
-        from zoo.training.clipping import make_optimizer
+        from zoo.training import optimizer_from_config
 
         model.compile(
-            optimizer=make_optimizer(
-                "adam", learning_rate=config["learning_rate"], clip_value=config["clipnorm"]
-            ),
+            optimizer=optimizer_from_config(config),
             loss=MaskedSequenceLoss(PAD_ID, config.get("label_smoothing", 0.0)),
         )
     return model
 
 
-@keras.saving.register_keras_serializable(package="zoo")
+@former_names("zoo>SourceMask")  # its name until 2026-12
+@keras.saving.register_keras_serializable(package="translation")
 class SourceMask(keras.layers.Layer):
     """True at real source tokens: `ids != pad_id`."""
 
@@ -110,19 +110,16 @@ def _parts(model):
 
 def encode(model, source_ids):
     """Encoder outputs and the decoder's starting point for `source_ids`."""
+    state, (memory, _, mask) = _start(model, source_ids)
+    return memory, mask, state
+
+
+def _start(model, source_ids):
+    """`(state, constants)` of `AttentionDecoder.start_decoding`."""
     encoder, decoder = _parts(model)
     memory, initial_h, initial_c = encoder(source_ids, training=False)
     mask = ops.not_equal(source_ids, PAD_ID)
-    return memory, mask, decoder.initial_state(initial_h, initial_c)
-
-
-def _step_fn(decoder):
-    def step(token_ids, state, constants):
-        memory, keys, mask = constants
-        logits, state, _ = decoder.step(token_ids, state, memory, keys, mask)
-        return logits, state
-
-    return step
+    return decoder.start_decoding(memory, mask, initial_h, initial_c)
 
 
 def translate_ids(model, source_ids, max_length, beam_size=1, alpha=0.6):
@@ -134,18 +131,18 @@ def translate_ids(model, source_ids, max_length, beam_size=1, alpha=0.6):
     """
     source_ids = ops.cast(source_ids, "int32")
     _, decoder = _parts(model)
-    memory, mask, state = encode(model, source_ids)
-    constants = (memory, decoder.prepare_memory(memory), mask)
+    state, constants = _start(model, source_ids)
+    step_fn = decoder.step_fn()
     batch = ops.shape(source_ids)[0]
     start = ops.full((batch,), START_ID, dtype="int32")
     if beam_size == 1:
         tokens, _ = decoding.greedy_search(
-            _step_fn(decoder), state, start, END_ID, max_length, constants=constants,
+            step_fn, state, start, END_ID, max_length, constants=constants,
             pad_id=PAD_ID,
         )
         return tokens
     tokens, _, _ = decoding.beam_search(
-        _step_fn(decoder), state, start, END_ID, max_length, beam_size=beam_size,
+        step_fn, state, start, END_ID, max_length, beam_size=beam_size,
         alpha=alpha, constants=constants, pad_id=PAD_ID,
     )
     return tokens[:, 0]
@@ -159,4 +156,5 @@ def attention_weights(model, source_ids, target_ids):
         return None
     memory, initial_h, initial_c = encoder(source_ids, training=False)
     mask = ops.not_equal(source_ids, PAD_ID)
-    return decoder(target_ids, memory, mask, initial_h, initial_c, return_attention=True)
+    _, weights = decoder(target_ids, memory, mask, initial_h, initial_c, return_attention=True)
+    return weights

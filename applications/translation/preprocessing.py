@@ -258,3 +258,15 @@ class TranslationPreprocessor:
     def trackables(self):
         """What an export must track: the two tokenizers (built in `__init__`)."""
         return [self.source_tokenizer, self.target_tokenizer]
+
+
+def build_preprocessor(config, train_data, directory):
+    """The application's preprocessor: read back from `directory`'s assets,
+    or fitted on `train_data`'s `(source, target)` pairs."""
+    # Registers the model's custom layers and loss, which `train --resume`
+    # needs to load its checkpoint before any model is built.
+    import applications.translation.model  # noqa: F401
+
+    if directory is not None:
+        return TranslationPreprocessor.load(config, directory)
+    return TranslationPreprocessor.fit(config, train_data)

@@ -1,4 +1,5 @@
-"""Recurrent cells and layers, written in `keras.ops` (TensorFlow, JAX, torch).
+"""Recurrent cells and layers, attention and an attention decoder, written in
+`keras.ops` (TensorFlow, JAX, torch).
 
 `project_sequence` and `check_units` are the helpers the zoo's own cells
 use, public for cells written elsewhere (subclasses of `RecurrentCell`).
@@ -6,6 +7,7 @@ use, public for cells written elsewhere (subclasses of `RecurrentCell`).
 
 from zoo.layers._utils import check_units
 from zoo.layers._utils import project_sequence
+from zoo.layers.attention_decoder import AttentionDecoder
 from zoo.layers.bahdanau_attention import BahdanauAttention
 from zoo.layers.conv_lstm_2d import ConvLSTM2D
 from zoo.layers.conv_lstm_2d_cell import ConvLSTM2DCell
@@ -21,6 +23,7 @@ from zoo.layers.simple_rnn_cell import SimpleRNNCell
 from zoo.layers.stacked_rnn import StackedRNN
 
 __all__ = [
+    "AttentionDecoder",
     "BahdanauAttention",
     "ConvLSTM2D",
     "ConvLSTM2DCell",

@@ -77,20 +77,6 @@ def test_beam_of_one_is_greedy_in_the_model():
     np.testing.assert_array_equal(ops.convert_to_numpy(greedy), ops.convert_to_numpy(beam))
 
 
-def test_masked_sequence_loss():
-    from applications.translation.masked_sequence_loss import MaskedSequenceLoss
-
-    logits = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
-    y = np.array([[1, 2, 0], [3, 0, 0]])
-    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    expected = -(logp[0, 0, 1] + logp[0, 1, 2] + logp[1, 0, 3]) / 3
-    np.testing.assert_allclose(float(MaskedSequenceLoss()(y, logits)), expected, rtol=1e-5)
-    smooth = MaskedSequenceLoss(label_smoothing=0.1)
-    assert MaskedSequenceLoss.from_config(smooth.get_config()).label_smoothing == 0.1
-    with pytest.raises(ValueError, match="label_smoothing"):
-        MaskedSequenceLoss(label_smoothing=1.5)
-
-
 def test_preprocessor_round_trip_and_detokenize(tmp_path):
     import tensorflow as tf
 
@@ -145,8 +131,8 @@ def test_save_and_load_keras_file(tiny, tmp_path):
 
 @pytest.mark.parametrize("stddev", [None, 1.0])
 def test_embedding_stddev_initializes_both_embeddings(stddev):
-    from applications.translation.attention_decoder import AttentionDecoder
     from applications.translation.model import build_model
+    from zoo.layers import AttentionDecoder
 
     keras.utils.set_random_seed(0)
     _, config = make_preprocessor({"embedding_stddev": stddev})
@@ -243,16 +229,28 @@ def test_translate_command(tiny, tmp_path):
     assert done.returncode == 2 and "must be a run directory" in done.stderr
 
 
-def test_dataset_names_match_the_data_module():
-    from applications.translation import DATASETS
-    from applications.translation import _dataset_names
-    from applications.translation import split_dataset_name
+def test_translate_json_and_stdin(tiny, tmp_path, capsys, monkeypatch):
+    import io
 
-    assert DATASETS == _dataset_names()
-    assert split_dataset_name("bible") == ("bible", "en-es")
-    assert split_dataset_name("bible/es-en") == ("bible", "es-en")
-    assert split_dataset_name("wmt14_translate/de-en") == ("wmt14_translate/de-en", None)
-    assert split_dataset_name("wmt14_translate/de-en/en-de") == ("wmt14_translate/de-en", "en-de")
+    from applications.translation import APPLICATION
+    from applications.translation.translate_lib import format_row
+    from zoo.cli import user_main
+
+    model, preprocessor, config = tiny
+    run = str(tmp_path / "run")
+    _write_run(model, preprocessor, config, run)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("Jesus wept.\n\n".encode())))
+    rows = user_main(APPLICATION, ["--weights", run, "--json", "-", "-"])
+    assert json.loads(capsys.readouterr().out) == rows
+    expected = _serve(model, preprocessor, ["Jesus wept.", ""])["translation"].numpy().tolist()
+    assert [row["translation"].encode() for row in rows] == expected
+    assert [row["source_pieces"] == 0 for row in rows] == [False, True]
+    assert "empty source" in format_row(rows[1]) and rows[0]["beam_size"] >= 1
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"ok\ncaf\xe9\n")))
+    with pytest.raises(SystemExit) as info:
+        user_main(APPLICATION, ["--weights", run, "-"])
+    assert info.value.code == 2
+    assert "Line 2 of the standard input is not UTF-8" in capsys.readouterr().err
 
 
 def test_attention_heat_map_weights(tiny):

@@ -18,6 +18,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from applications.translation import APPLICATION
 from applications.translation import bible as bible_lib
 from applications.translation import bible_cache
 from applications.translation import bible_tfds
@@ -299,17 +300,18 @@ def test_load_dataset_bible_directions():
     source, target = next(iter(tfds.as_numpy(ds)))
     assert source == b"In the beginning God created the heaven and the earth."
     assert target == "EN el principio crió Dios los cielos y la tierra.".encode()
-    ((source, target),) = list(
-        tfds.as_numpy(data.load_dataset("bible", "test", "es-en").take(1))
-    )
     first = bible_cache.load_pairs("test")[0]
-    assert (source.decode(), target.decode()) == (first["es"], first["en"])
+    # The direction is a part of the name, or an argument.
+    for ds in (data.load_dataset("bible/es-en", "test"),
+               data.load_dataset("bible", "test", direction="es-en")):
+        ((source, target),) = list(tfds.as_numpy(ds.take(1)))
+        assert (source.decode(), target.decode()) == (first["es"], first["en"])
 
 
-@pytest.mark.parametrize("direction", ["en-pt", "es", "EN-ES", "en_es", None, ""])
+@pytest.mark.parametrize("direction", ["en-pt", "es", "EN-ES", "en_es", 3, ""])
 def test_bible_invalid_direction(direction):
     with pytest.raises(ValueError) as info:
-        data.load_dataset("bible", "train", direction)
+        data.load_dataset("bible", "train", direction=direction)
     message = str(info.value)
     assert "'en-es'" in message and "'es-en'" in message
     assert message.endswith(f"Received: direction={direction!r}")
@@ -333,19 +335,46 @@ def test_bible_empty_split(monkeypatch):
 
 @pytest.mark.parametrize("name", ["nope", "Bible", "", "ted_hrlr_translate", "wmt14"])
 def test_unknown_dataset(name):
-    with pytest.raises(ValueError) as info:
+    # The declaration's check, which lists the names.
+    with pytest.raises(ValueError, match="Unknown dataset for translation") as info:
         data.load_dataset(name, "train")
-    message = str(info.value)
-    for valid in data.DATASETS:
-        assert repr(valid) in message
-    assert message.endswith(f"Received: dataset={name!r}")
+    assert "'bible/es-en'" in str(info.value)
+    assert str(info.value).endswith(f"Received: dataset={name!r}")
 
 
 def test_datasets_names():
-    assert data.DATASETS[0] == data.DEFAULT_DATASET == "bible"
-    assert "ted_hrlr_translate/pt_to_en" in data.DATASETS
-    assert "wmt14_translate/de-en" in data.DATASETS
-    assert len(set(data.DATASETS)) == len(data.DATASETS)
+    names = APPLICATION.datasets
+    assert names[0] == data.DEFAULT_DATASET == "bible"
+    assert names[:6] == ("bible", "bible/es-en", *data.PUBLIC_DATASETS)
+    assert "ted_hrlr_translate/pt_to_en/en-pt" in names
+    assert "wmt14_translate/de-en/en-de" in names
+    assert len(names) == 10 and len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("bible", ("bible", None)),
+        ("bible/es-en", ("bible", "es-en")),
+        ("wmt14_translate/de-en", ("wmt14_translate/de-en", None)),
+        ("wmt14_translate/de-en/en-de", ("wmt14_translate/de-en", "en-de")),
+        ("ted_hrlr_translate/pt_to_en", ("ted_hrlr_translate/pt_to_en", None)),
+    ],
+)
+def test_split_dataset_name(name, expected):
+    assert data.split_dataset_name(name) == expected
+
+
+def test_every_declared_name_has_a_direction():
+    for name in APPLICATION.datasets:
+        base, direction = data.split_dataset_name(name)
+        source, target = data.parse_direction(base, direction)
+        assert source != target, name
+
+
+def test_direction_given_twice():
+    with pytest.raises(ValueError, match=r"already says the direction 'es-en'.*Received: direction='en-es'$"):
+        data.load_dataset("bible/es-en", "train", direction="en-es")
 
 
 # -------------------------------------------------------- errors, cache
@@ -467,7 +496,7 @@ def test_public_dataset_directions(name, direction, expected, tmp_path):
         return tf.data.Dataset.from_tensors({lang: f"text {lang}" for lang in languages})
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset, data_dir=str(tmp_path)):
-        ds = data.load_dataset(name, "validation", direction)
+        ds = data.load_dataset(name, "validation", direction=direction)
         assert_pairs(ds)
         ((source, target),) = list(tfds.as_numpy(ds))
     assert requested == ["validation"]
@@ -496,7 +525,7 @@ def test_public_datasets_mock_data(name, tmp_path):
 )
 def test_public_dataset_wrong_direction(name, direction):
     with pytest.raises(ValueError) as info:
-        data.load_dataset(name, "train", direction)
+        data.load_dataset(name, "train", direction=direction)
     message = str(info.value)
     source, target = data.PUBLIC_DATASETS[name]
     assert f"'{source}-{target}'" in message and f"'{target}-{source}'" in message
@@ -505,4 +534,13 @@ def test_public_dataset_wrong_direction(name, direction):
 
 def test_public_dataset_empty_split():
     with pytest.raises(ValueError, match=r"Received: split=''$"):
-        data.load_dataset("wmt14_translate/de-en", "", "de-en")
+        data.load_dataset("wmt14_translate/de-en", "", direction="de-en")
+
+
+def test_load_data_is_the_declared_hook(tmp_path):
+    # `APPLICATION.load_data` is found by convention (data.py:load_data) and
+    # takes the data directory third.
+    assert APPLICATION.load_data is data.load_data
+    with tfds.testing.mock_data(num_examples=2, data_dir=str(tmp_path)):
+        pairs = list(tfds.as_numpy(data.load_data("wmt14_translate/de-en/en-de", "test", str(tmp_path))))
+    assert len(pairs) == 2
