@@ -239,11 +239,11 @@ def test_lstm_optimizer_from_config():
     assert other.optimizer.global_clipnorm == 5.0 and other.optimizer.clipnorm is None
 
 
-@pytest.mark.slow
-def test_export_serves_without_the_zoo(run_dir, tmp_path):
-    from zoo.cli import export_main
+def test_application_contract(run_dir, tmp_path):
+    """The shared application check on a run of the RRL trainer, then the
+    serving signatures against the numpy recurrence on real data."""
+    from tests.harness import check_application
 
-    path = export_main(APPLICATION, ["--weights", run_dir, "--output", str(tmp_path / "exports")])
     model, scaler, run = APPLICATION.from_pretrained(run_dir)
     frame, _ = data.load_panel("frenchdata")
     features, _ = data.build_features(frame, "returns", 8)
@@ -252,7 +252,10 @@ def test_export_serves_without_the_zoo(run_dir, tmp_path):
     window = np.stack([frame["excess"].loc[:features.index[i]].to_numpy()[-8:, None] for i in t]).astype("float32")
     previous = positions[t - 1].astype("float32")
     window[4, 2, 0] = np.nan  # a missing value: not traded
-    got = run_saved_model_fresh(path, {"window": window, "previous_position": previous}, tmp_path)
+    inputs = {"window": window, "previous_position": previous}
+    check_application(APPLICATION, run["config"], None, inputs, tmp_path, run_dir=run_dir)
+    path = os.path.join(str(tmp_path), "serving", "trading", "1")
+    got = run_saved_model_fresh(path, inputs, tmp_path)
     np.testing.assert_allclose(got["position"][:4], positions[t[:4]], atol=1e-5)
     assert got["valid"].tolist() == [True] * 4 + [False]
     assert got["position"][4] == pytest.approx(previous[4])

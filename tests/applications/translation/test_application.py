@@ -174,19 +174,20 @@ def test_bad_input_is_handled(tiny):
     assert _serve(model, preprocessor, [""])["translation"].numpy().tolist() == [b""]
 
 
-def test_export_round_trip_in_fresh_process(tiny, tmp_path):
-    from applications.translation.serving import export_endpoints
-    from zoo.export import export_saved_model
+def test_application_contract(tiny, tmp_path):
+    """The shared application check on a run of the tiny model (its
+    preprocessor is built from a fixed vocabulary, not learnt), then the
+    greedy signature of the same export."""
+    from applications.translation import APPLICATION
+    from tests.harness import check_application
 
-    model, preprocessor, _ = tiny
+    model, preprocessor, config = tiny
+    run = str(tmp_path / "run")
+    _write_run(model, preprocessor, config, run)
     texts = np.array([s for s, _ in SENTENCES] + [""], dtype=object)
-    expected = _serve(model, preprocessor, list(texts))
-    path = export_saved_model(
-        model, export_endpoints(model, preprocessor), str(tmp_path / "export"), "translation",
-        track=preprocessor.trackables(),
-    )
-    got = run_saved_model_fresh(path, {"texts": texts}, tmp_path, imports=["tensorflow_text"])
-    assert got["translation"].tolist() == expected["translation"].numpy().tolist()
+    check_application(APPLICATION, config, None, {"texts": texts}, tmp_path, run_dir=run,
+                      serving_imports=["tensorflow_text"])
+    path = os.path.join(str(tmp_path), "serving", "translation", "1")
     greedy = run_saved_model_fresh(path, {"texts": texts}, tmp_path, signature="translate_greedy",
                                    imports=["tensorflow_text"])
     assert greedy["translation"].tolist() == _serve(model, preprocessor, list(texts), 1)[
