@@ -21,6 +21,9 @@ def test_manifest_entries_are_complete():
             assert key in entry, (name, key)
         assert entry["name"] == name
         assert entry["command"].startswith("python -m") or "&&" in entry["command"]
+        # Commands as typed from the repository root, never a machine's path.
+        for command in (entry["command"], entry["config"].get("command", "")):
+            assert "/work/" not in command and not command.startswith("/"), (name, command)
         size = os.path.getsize(os.path.join(registry.weights_dir(), entry["file"]))
         assert size < 20 * 2**20, (name, size)
 

@@ -274,6 +274,16 @@ def _maybe_reexec(args):
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
+def command_line(application, command, argv):
+    """The command as a user types it from the repository root,
+    `python -m applications.<name>.<command> ARGV` (never a machine's path):
+    what a run's `config.json`, and so the weights manifest, records."""
+    import shlex
+
+    package = application.package or f"applications.{application.name}"
+    return shlex.join(["python", "-m", f"{package}.{command}"] + list(argv))
+
+
 def _fail(parser, error):
     parser.exit(2, f"{parser.prog}: error: {error}\n")
 
@@ -314,6 +324,7 @@ def train_parser(application):
 def train_main(application, argv=None):
     parser = train_parser(application)
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     args.verbose = fit_verbosity(args.verbose)
     prepare_console()
     _maybe_reexec(args)
@@ -400,7 +411,7 @@ def _train(application, args):
         if chief:
             preprocessor.save(out)
             write_run_config(out, application, args.preset, dataset, config,
-                             {"seed": args.seed, "command": " ".join(sys.argv)})
+                             {"seed": args.seed, "command": command_line(application, "train", args.argv)})
     batch_size = config["batch_size"]
     # Multi-worker: each worker keeps its slice of every global batch (see shard_dataset).
     from zoo.training.distribute import shard_dataset
@@ -617,6 +628,7 @@ def user_main(application, argv=None):
     """
     parser = user_parser(application)
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
     command = application.user_command
     try:
         if command.inputs == "texts":

@@ -9,6 +9,8 @@ feature set applies.
 
 import os
 
+from zoo.cli import command_line
+
 DEFAULT_PRESET = "returns"
 
 
@@ -64,7 +66,7 @@ def run(application, args, inputs):
         if os.path.exists(os.path.join(out, "train_state.json")):
             raise ValueError(f"{out} already holds a run: pass another --output-dir. Received: output_dir={out!r}")
         fit_run(application, config, preset, "csv", out, 0 if args.seed is None else args.seed, csv=frame,
-                command=" ".join(["python -m applications.trading.backtest"] + sys.argv[1:]),
+                command=command_line(application, "backtest", args.argv),
                 log=lambda line: print(line, file=sys.stderr))  # stdout: the results (--json -)
         model, scaler, run_config = application.from_pretrained(out)
     config = dict(run_config["config"])

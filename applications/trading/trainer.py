@@ -10,8 +10,9 @@ start.
 """
 
 import os
-import sys
 import time
+
+from zoo.cli import command_line
 
 STATE = "train_state.json"
 
@@ -71,7 +72,7 @@ def train(application, config, args, out):
             )
         print(f"{out} holds a finished run; nothing to do.")
         return out
-    command = " ".join(["python -m applications.trading.train"] + sys.argv[1:])
+    command = command_line(application, "train", args.argv)
     return fit_run(application, config, args.preset, args.dataset, out, args.seed, csv=args.csv,
                    command=command)
 

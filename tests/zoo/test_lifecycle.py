@@ -40,6 +40,9 @@ def test_train_writes_run_directory(trained):
     assert state["best_epoch"] in (1, 2)
     config = json.load(open(os.path.join(trained, "config.json")))
     assert config["application"] == "toy" and config["config"]["units"] == 8
+    # The command as typed from the repository root (the manifest records it).
+    assert config["command"] == "python -m tests.zoo.toy.train --output-dir {} --verbose 0 --epochs 2".format(
+        trained)
     for name in ("model.weights.h5", "checkpoint.keras", "asset_scale.txt"):
         assert os.path.exists(os.path.join(trained, name))
     assert os.listdir(os.path.join(trained, "logs"))  # TensorBoard
