@@ -32,7 +32,6 @@ import pandas as pd
 MONTHLY = "monthly"
 DAILY = "daily"
 PERIODS_PER_YEAR = {MONTHLY: 12, DAILY: 252}
-DATASETS = ("frenchdata", "sp500", "nasdaq")
 FEATURE_SETS = ("returns", "ff", "macro", "macro_cpi")
 """`returns`: lagged market excess returns only; `ff`: plus Fama-French SMB
 and HML; `macro`: plus the risk-free rate and the corporate default spread;
@@ -273,7 +272,10 @@ def load_panel(dataset, csv=None):
             raise ValueError("dataset 'csv' needs a file: pass --csv FILE. Received: csv=None")
         frame = load_csv(csv) if isinstance(csv, str) else csv
         return frame, _infer_frequency(frame.index)
-    raise ValueError(f"Unknown dataset; choose one of {list(DATASETS) + ['csv']}. Received: dataset={dataset!r}")
+    from applications.trading import APPLICATION
+
+    APPLICATION.check_dataset(dataset)  # raises, naming the declared datasets
+    raise AssertionError(f"{dataset} is declared but load_panel does not read it. Received: dataset={dataset!r}")
 
 
 def feature_columns(feature_set, lags, available):
