@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-slow setup bench demo trading clean
+.PHONY: run test test-slow setup bench demo trading sentiment java clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,45 @@ $(SWORD_MODULES):
 		echo "note: SWORD modules missing; the translation application needs them (README: Translation)"; \
 	fi
 
-setup: $(STAMP) $(SWORD_MODULES)
+# The captioning application composes its scenes from the Tux Paint stamps
+# (Debian package tuxpaint-stamps-default); pycocoevalcap's PTB tokenizer
+# and METEOR need a Java runtime. Installed here when missing, as root on
+# Debian; elsewhere see README (Captioning).
+STAMPS := /usr/share/tuxpaint/stamps/animals
 
-# The main job (until the captioning application exists): train the sentiment
-# application's quick preset on the embedded data, then evaluate it beside the
-# baselines. Running it again resumes / reuses the finished run.
+$(STAMPS):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q tuxpaint-stamps-default >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q tuxpaint-stamps-default >/dev/null); \
+	else \
+		echo "note: Tux Paint stamps missing; the captioning application needs them (README: Captioning)"; \
+	fi
+
+java:
+	@command -v java >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q default-jre-headless >/dev/null || \
+			(apt-get update -q >/dev/null && apt-get install -y -q default-jre-headless >/dev/null); \
+		else \
+			echo "note: no java; captioning's METEOR and PTB tokenizer need it (README: Captioning)"; \
+		fi; }
+
+setup: $(STAMP) $(SWORD_MODULES) $(STAMPS) java
+
+# The main job: build the composed scenes, train the captioning
+# application's quick preset, evaluate it beside the baselines, then caption
+# a few held-out scenes and draw each word's attention over them. Running it
+# again resumes / reuses the finished run.
+CAPTIONING_RUN := runs/captioning-quick
 run: setup
+	$(PY) -m applications.captioning.train --preset quick --output-dir $(CAPTIONING_RUN) --resume
+	$(PY) -m applications.captioning.evaluate --weights $(CAPTIONING_RUN)
+	$(PY) -m applications.captioning.samples --split test --count 6 --output $(CAPTIONING_RUN)/samples
+	$(PY) -m applications.captioning.caption --weights $(CAPTIONING_RUN) $(CAPTIONING_RUN)/samples/*.png \
+		--out $(CAPTIONING_RUN)/captions.png
+
+# The sentiment application's quick preset (the main job before captioning).
+sentiment: setup
 	$(PY) -m applications.sentiment.train --preset quick --output-dir runs/sentiment-quick --resume
 	$(PY) -m applications.sentiment.evaluate --weights runs/sentiment-quick
 

@@ -99,6 +99,25 @@ def _trading_inputs(scaler, config, model):
     return {"window": window, "previous_position": previous}, positions[500:505]
 
 
+def _captioning_images(config):
+    """Encoded images a user sends: three held-out scenes as PNG, one as JPEG
+    at twice the size, one grey and one RGBA."""
+    import numpy as np
+    import tensorflow as tf
+
+    from applications.captioning.data import load_examples
+
+    scenes = [e["image"] for e in load_examples("stamp_scenes/quick", "test").take(3)
+              .as_numpy_iterator()]
+    big = tf.image.resize(scenes[0], (2 * scenes[0].shape[0],) * 2).numpy().astype("uint8")
+    grey = scenes[1].mean(axis=-1, keepdims=True).astype("uint8")
+    rgba = np.concatenate([scenes[2], np.full(scenes[2].shape[:2] + (1,), 255, "uint8")], -1)
+    encoded = [tf.io.encode_png(s).numpy() for s in scenes]
+    encoded += [tf.io.encode_jpeg(big).numpy(), tf.io.encode_png(grey).numpy(),
+                tf.io.encode_png(rgba).numpy()]
+    return np.array(encoded, dtype=object)
+
+
 def _raw_inputs(application, preprocessor, config, model):
     import numpy as np
 
@@ -106,6 +125,8 @@ def _raw_inputs(application, preprocessor, config, model):
         return {"texts": np.array(SENTIMENT_TEXTS, dtype=object)}, None
     if application == "translation":
         return {"texts": np.array(TRANSLATION_TEXTS, dtype=object)}, None
+    if application == "captioning":
+        return {"images": _captioning_images(config)}, None
     return _trading_inputs(preprocessor, config, model)
 
 
@@ -146,6 +167,8 @@ def test_export_command_serves_in_a_fresh_process(name, tmp_path):
         assert ((positive > 0) & (positive < 1)).all()
         assert got["label"].tolist() == [b"positive" if p >= 0.5 else b"negative" for p in positive]
         assert got["num_tokens"].tolist()[2] == 0 and got["num_tokens"].tolist()[5] == 80
+    elif app == "captioning":
+        assert all(c.strip() for c in got["caption"].tolist())
     elif app == "translation":
         translations = got["translation"].tolist()
         assert all(t.strip() for t in translations[:2]) and translations[2] == b""
