@@ -32,10 +32,10 @@ _QUICK = {
     # the paper's sum over positions; `--set doubly_stochastic=...`) is off:
     # it pulls every position towards one unit of attention over the whole
     # caption, i.e. towards uniform attention when 64 positions meet
-    # captions of 3-14 words. Its effect on these scenes is not measured yet.
+    # captions of 2-12 words. Its effect on these scenes is not measured yet.
     "doubly_stochastic": 0.0,
     "dropout": 0.1,
-    "max_length": 16,  # words + [END]; quick captions have at most 14
+    "max_length": 16,  # words + [END]; quick captions have 2-12 words
     "vocabulary_size": 256,  # a cap: the quick scenes use about 100 words
     "learning_rate": 2e-3,
     # Cosine decay over the run's steps (epochs x 313 batches of the 20,000
