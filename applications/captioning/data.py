@@ -34,7 +34,10 @@ def scene_builder(dataset, data_dir=None):
 
     data_dir = data_dir or os.path.join(resolve_cache_dir(), "tfds")
     builder = StampScenes(config=_scene_config(dataset), data_dir=data_dir)
-    builder.download_and_prepare()
+    try:
+        builder.download_and_prepare()
+    except FileNotFoundError as error:  # no stamps: one error line, not a traceback
+        raise ValueError(str(error)) from None
     return builder
 
 

@@ -46,3 +46,16 @@ def test_evaluate_refuses_an_unknown_split():
     done = run_module("applications.captioning.evaluate", ["--split", "dev"])
     assert done.returncode == 2
     assert "Received: split='dev'" in done.stderr
+
+
+def test_missing_stamps_are_named_with_the_fix(tmp_path):
+    """Without the Debian package (and no scenes built yet), train says what
+    is missing and how to get it, in one error line."""
+    done = run_module("applications.captioning.train",
+                      ["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")],
+                      env={"RNN_ZOO_STAMP_DIR": str(tmp_path / "no_stamps"),
+                           "RNN_ZOO_DATA_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 2, done.stderr[-2000:]
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("python -m applications.captioning.train: error:")
+    assert "tuxpaint-stamps-default" in line and str(tmp_path / "no_stamps") in line
