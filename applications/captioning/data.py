@@ -27,7 +27,9 @@ def _scene_config(dataset):
 
 def scene_builder(dataset, data_dir=None):
     """The prepared `zoo.datasets.StampScenes` builder of `stamp_scenes/<config>`."""
+    import contextlib
     import os
+    import sys
 
     from zoo.datasets import StampScenes
     from zoo.datasets import resolve_cache_dir
@@ -35,7 +37,10 @@ def scene_builder(dataset, data_dir=None):
     data_dir = data_dir or os.path.join(resolve_cache_dir(), "tfds")
     builder = StampScenes(config=_scene_config(dataset), data_dir=data_dir)
     try:
-        builder.download_and_prepare()
+        # tfds prints its "preparing ... prepared" notes on stdout, where the
+        # commands print their results (samples: one path per line).
+        with contextlib.redirect_stdout(sys.stderr):
+            builder.download_and_prepare()
     except FileNotFoundError as error:  # no stamps: one error line, not a traceback
         raise ValueError(str(error)) from None
     return builder
