@@ -117,11 +117,6 @@ class CaptionPreprocessor:
             with open(tmp, "w", encoding="utf-8") as f:
                 f.write("\n".join(self.words))
 
-    def images(self, images):
-        """A batch of uint8 images `(B, H, W, C)` to the model's input."""
-        return tf.map_fn(lambda im: prepare_image(im, self.image_size), images,
-                         fn_output_signature=tf.float32)
-
     def caption_ids(self, texts):
         """`(caption_in, caption_out)`, int32 `(batch, max_length)` each."""
         words = tf.strings.split(clean_captions(texts))[:, : self.max_length - 1]

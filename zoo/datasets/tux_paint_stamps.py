@@ -17,12 +17,10 @@ counts behind the selection.
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import pathlib
 import re
-import tempfile
 import warnings
 
 import numpy as np
@@ -435,24 +433,16 @@ def _build(root, max_side):
 
 
 def _write_cache(target, meta, arrays):
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from zoo.io import atomic_path
+
     flat = (
         np.concatenate([a.reshape(-1) for a in arrays])
         if arrays
         else np.zeros(0, np.uint8)
     )
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps(meta)), pixels=flat)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(buffer.getvalue())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as out:
+            np.savez(out, meta=np.array(json.dumps(meta)), pixels=flat)
 
 
 def _read_cache(target, fingerprint):
