@@ -435,6 +435,11 @@ def _train(application, args):
         EpochCheckpoint(write_dir, application.monitor, application.monitor_mode, state),
         keras.callbacks.TensorBoard(os.path.join(write_dir, "logs")),
     ]
+    if config.get("patience"):
+        # Stop once the monitored validation metric has not improved for
+        # `patience` epochs; the best epoch's weights are kept either way.
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=application.monitor, mode=application.monitor_mode, patience=int(config["patience"])))
     start = time.time()
     if initial_epoch < config["epochs"]:
         with scope():

@@ -7,12 +7,13 @@ import tensorflow as tf
 from applications.translation.model import translate_ids
 
 
-def compiled_translator(model, max_length, beam_size, alpha):
+def compiled_translator(model, max_length, beam_size, alpha, no_repeat_ngram_size=0):
     """`source_ids (numpy) -> target ids (numpy)`, compiled for the backend."""
     backend = keras.backend.backend()
 
     def run(ids):
-        return translate_ids(model, ids, max_length, beam_size=beam_size, alpha=alpha)
+        return translate_ids(model, ids, max_length, beam_size=beam_size, alpha=alpha,
+                             no_repeat_ngram_size=no_repeat_ngram_size)
 
     if backend == "tensorflow":
         fn = tf.function(run, reduce_retracing=True)
@@ -25,7 +26,8 @@ def compiled_translator(model, max_length, beam_size, alpha):
     return lambda ids: keras.ops.convert_to_numpy(run(ids))
 
 
-def translate_texts(model, preprocessor, texts, beam_size=5, alpha=0.6, batch_size=64):
+def translate_texts(model, preprocessor, texts, beam_size=5, alpha=0.6, batch_size=64,
+                    no_repeat_ngram_size=0):
     """Translate a list of strings; returns `(translations, generated_tokens)`.
 
     Sources are sorted by length so that a batch pads little; the output is
@@ -34,7 +36,8 @@ def translate_texts(model, preprocessor, texts, beam_size=5, alpha=0.6, batch_si
     from applications.translation.preprocessing import END_ID
     from applications.translation.preprocessing import PAD_ID
 
-    translator = compiled_translator(model, preprocessor.max_target_length, beam_size, alpha)
+    translator = compiled_translator(model, preprocessor.max_target_length, beam_size, alpha,
+                                     no_repeat_ngram_size)
     encoded = [preprocessor.source_ids(tf.constant(texts[i : i + 1024]))[1].numpy()
                for i in range(0, len(texts), 1024)]
     lengths = np.concatenate(encoded) if encoded else np.zeros(0)
@@ -86,9 +89,10 @@ def evaluate(model, preprocessor, config, dataset, data_dir, split, limit=None):
     sources, references = split_texts(dataset, split, data_dir, limit)
     beam_size = preprocessor.decoding["beam_size"]
     alpha = preprocessor.decoding["length_penalty"]
+    guard = preprocessor.decoding["no_repeat_ngram_size"]
     metrics = {"pairs": len(sources)}
-    for name, k, a in (("greedy", 1, 0.0), (f"beam{beam_size}", beam_size, alpha)):
-        hypotheses, _ = translate_texts(model, preprocessor, sources, k, a)
+    for name, k, a, n in (("greedy", 1, 0.0, 0), (f"beam{beam_size}", beam_size, alpha, guard)):
+        hypotheses, _ = translate_texts(model, preprocessor, sources, k, a, no_repeat_ngram_size=n)
         for key, value in score(hypotheses, references).items():
             metrics[f"{key}_{name}"] = value
     return metrics

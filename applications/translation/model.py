@@ -122,11 +122,12 @@ def _start(model, source_ids):
     return decoder.start_decoding(memory, mask, initial_h, initial_c)
 
 
-def translate_ids(model, source_ids, max_length, beam_size=1, alpha=0.6):
+def translate_ids(model, source_ids, max_length, beam_size=1, alpha=0.6, no_repeat_ngram_size=0):
     """Target ids `(batch, max_length)` for a batch of source ids.
 
     `beam_size=1` is greedy search; otherwise the best hypothesis of
-    `zoo.decoding.beam_search`. Runs on every backend and inside
+    `zoo.decoding.beam_search` (with its repetition guard when
+    `no_repeat_ngram_size` > 0). Runs on every backend and inside
     `tf.function`.
     """
     source_ids = ops.cast(source_ids, "int32")
@@ -144,6 +145,7 @@ def translate_ids(model, source_ids, max_length, beam_size=1, alpha=0.6):
     tokens, _, _ = decoding.beam_search(
         step_fn, state, start, END_ID, max_length, beam_size=beam_size,
         alpha=alpha, constants=constants, pad_id=PAD_ID,
+        no_repeat_ngram_size=int(no_repeat_ngram_size),
     )
     return tokens[:, 0]
 

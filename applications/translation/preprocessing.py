@@ -127,6 +127,9 @@ class TranslationPreprocessor:
         self.decoding = {
             "beam_size": int(config.get("beam_size", 5)),
             "length_penalty": float(config.get("length_penalty", 0.6)),
+            # Beam search's repetition guard (0: off); chosen on validation
+            # by select_decoding, like the length penalty.
+            "no_repeat_ngram_size": int(config.get("no_repeat_ngram_size", 0)),
         }
         self.source_tokenizer = _tokenizer(self.source_vocabulary)
         self.target_tokenizer = _tokenizer(self.target_vocabulary)
@@ -180,7 +183,8 @@ class TranslationPreprocessor:
             with open(path, encoding="utf-8") as f:
                 chosen = json.load(f)
             preprocessor.decoding.update(
-                beam_size=int(chosen["beam_size"]), length_penalty=float(chosen["length_penalty"])
+                beam_size=int(chosen["beam_size"]), length_penalty=float(chosen["length_penalty"]),
+                no_repeat_ngram_size=int(chosen.get("no_repeat_ngram_size", 0)),
             )
         return preprocessor
 

@@ -13,7 +13,7 @@ from applications.translation.preprocessing import UNK_ID
 from zoo.application import Endpoint
 
 
-def translate_function(model, preprocessor, beam_size=5, alpha=0.6):
+def translate_function(model, preprocessor, beam_size=5, alpha=0.6, no_repeat_ngram_size=0):
     """`texts -> dict` of translations and diagnostics (tf ops).
 
     Returns `translation` (string; "" for an empty source), `source_tokens`
@@ -27,7 +27,8 @@ def translate_function(model, preprocessor, beam_size=5, alpha=0.6):
         ids, lengths = preprocessor.source_ids(texts)
         # An all-empty batch still needs one (padding) column to encode.
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])
-        tokens = translate_ids(model, ids, max_length, beam_size=beam_size, alpha=alpha)
+        tokens = translate_ids(model, ids, max_length, beam_size=beam_size, alpha=alpha,
+                               no_repeat_ngram_size=no_repeat_ngram_size)
         text = preprocessor.detokenize(tokens)
         text = tf.where(lengths > 0, text, tf.constant(""))
         return {
@@ -44,8 +45,9 @@ def export_endpoints(model, preprocessor, beam_size=None, alpha=None):
     """`translate` (beam search; the `serving_default`) and `translate_greedy`."""
     beam_size = beam_size or preprocessor.decoding["beam_size"]
     alpha = preprocessor.decoding["length_penalty"] if alpha is None else alpha
+    guard = preprocessor.decoding["no_repeat_ngram_size"]
     spec = [tf.TensorSpec([None], tf.string, name="texts")]
     return [
-        Endpoint("translate", translate_function(model, preprocessor, beam_size, alpha), spec),
+        Endpoint("translate", translate_function(model, preprocessor, beam_size, alpha, guard), spec),
         Endpoint("translate_greedy", translate_function(model, preprocessor, 1, 0.0), spec),
     ]

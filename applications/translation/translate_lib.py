@@ -22,7 +22,8 @@ def run(application, args, texts):
     model, preprocessor, _ = application.from_pretrained(args.weights)
     beam = 1 if args.greedy else (args.beam_size or preprocessor.decoding["beam_size"])
     alpha = 0.0 if beam == 1 else preprocessor.decoding["length_penalty"]
-    translate = tf.function(translate_function(model, preprocessor, beam, alpha))
+    guard = 0 if beam == 1 else preprocessor.decoding["no_repeat_ngram_size"]
+    translate = tf.function(translate_function(model, preprocessor, beam, alpha, guard))
     # An argument that is not UTF-8 reaches Python with surrogate escapes:
     # its bytes go to the model as they are (it replaces what is invalid).
     raw = [t.encode("utf-8", "surrogateescape") for t in texts]
@@ -38,6 +39,7 @@ def run(application, args, texts):
             "unknown_pieces": int(out["unknown_tokens"][i]),
             "beam_size": int(beam),
             "length_penalty": float(alpha),
+            "no_repeat_ngram_size": int(guard),
         })
     return rows
 

@@ -538,3 +538,14 @@ def test_user_command(trained, capsys):
     with pytest.raises(SystemExit):
         cli.user_main(toy.APPLICATION, ["--weights", trained, "1,2"])
     assert "Received: 2 in '1,2'" in capsys.readouterr().err
+
+
+def test_patience_stops_when_validation_stops_improving(tmp_path):
+    # A learning rate of 0: the validation metric never improves after the
+    # first epoch, so `patience: 1` ends the run after epoch 2 of 6.
+    app = dataclasses.replace(toy.APPLICATION, presets={"quick": {
+        "units": 8, "epochs": 6, "batch_size": 32, "learning_rate": 0.0, "patience": 1}})
+    out = str(tmp_path / "run")
+    cli.train_main(app, ["--output-dir", out, "--verbose", "0"])
+    state = json.load(open(os.path.join(out, "train_state.json")))
+    assert state["epoch"] == 2 and state["best_epoch"] == 1

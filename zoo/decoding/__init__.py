@@ -7,6 +7,7 @@ serves translation, captioning and music, and runs inside a SavedModel.
 
 from zoo.decoding.beam import beam_search
 from zoo.decoding.beam import length_penalty
+from zoo.decoding.beam import repeated_ngram_mask
 from zoo.decoding.greedy import greedy_search
 from zoo.decoding.sampling import counter_uniform
 from zoo.decoding.sampling import sample_logits
@@ -17,6 +18,7 @@ __all__ = [
     "counter_uniform",
     "greedy_search",
     "length_penalty",
+    "repeated_ngram_mask",
     "sample_logits",
     "sample_search",
 ]

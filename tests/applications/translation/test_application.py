@@ -94,13 +94,16 @@ def test_preprocessor_round_trip_and_detokenize(tmp_path):
     with pytest.raises(ValueError, match="Received"):
         TranslationPreprocessor.load(config, str(tmp_path / "missing"))
     # Decoding settings chosen on validation override the config's.
-    assert loaded.decoding == {"beam_size": 3, "length_penalty": 0.6}
+    assert loaded.decoding == {"beam_size": 3, "length_penalty": 0.6, "no_repeat_ngram_size": 0}
     from applications.translation.preprocessing import DECODING_FILE
 
     with open(tmp_path / DECODING_FILE, "w") as f:
-        json.dump({"beam_size": 4, "length_penalty": 1.0}, f)
+        json.dump({"beam_size": 4, "length_penalty": 1.0}, f)  # written before the guard existed
     assert TranslationPreprocessor.load(config, str(tmp_path)).decoding == {
-        "beam_size": 4, "length_penalty": 1.0}
+        "beam_size": 4, "length_penalty": 1.0, "no_repeat_ngram_size": 0}
+    with open(tmp_path / DECODING_FILE, "w") as f:
+        json.dump({"beam_size": 4, "length_penalty": 1.0, "no_repeat_ngram_size": 3}, f)
+    assert TranslationPreprocessor.load(config, str(tmp_path)).decoding["no_repeat_ngram_size"] == 3
 
 
 def test_training_reduces_the_loss(tiny):

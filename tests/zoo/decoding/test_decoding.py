@@ -10,6 +10,7 @@ from keras import ops
 from zoo.decoding import beam_search
 from zoo.decoding import greedy_search
 from zoo.decoding import length_penalty
+from zoo.decoding import repeated_ngram_mask
 
 END = 0
 VOCAB = 4
@@ -202,3 +203,64 @@ def test_length_penalty_values():
     np.testing.assert_allclose(
         ops.convert_to_numpy(length_penalty(7, 1.0)), 2.0, rtol=1e-6
     )
+
+
+def _repeats(seq, n):
+    grams = [tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+@pytest.mark.backend_parity
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_repeated_ngram_mask_matches_brute_force(n):
+    rng = np.random.default_rng(n)
+    tokens = rng.integers(0, 3, size=(16, 7)).astype("int32")
+    for step in range(8):
+        mask = ops.convert_to_numpy(repeated_ngram_mask(ops.convert_to_tensor(tokens), step, n, 5))
+        for row in range(len(tokens)):
+            prefix = tokens[row, :step].tolist()
+            tail = prefix[step - n + 1 :] if n > 1 else []
+            expected = [step >= n - 1 and any(prefix[j : j + n] == tail + [tok] for j in range(step - n + 1))
+                        for tok in range(5)]
+            assert mask[row].tolist() == expected, (row, step, prefix)
+
+
+@pytest.mark.backend_parity
+@pytest.mark.parametrize("n", [1, 2])
+def test_wide_beam_without_repeats_is_constrained_exhaustive_search(n):
+    max_length = 5
+    table = _table(4, max_length)
+    table[..., END] -= 4.0  # long sequences, so that repeats matter
+    table -= np.log(np.exp(table).sum(-1, keepdims=True))  # normalized again
+    tokens, scores, lengths = beam_search(
+        _step_fn(table), _initial_state(2), start_ids=[3, 1], end_id=END,
+        max_length=max_length, beam_size=64, alpha=0.0, no_repeat_ngram_size=n,
+    )
+    tokens, scores, lengths = (ops.convert_to_numpy(x) for x in (tokens, scores, lengths))
+    for b, start in enumerate([3, 1]):
+        ref = [(score, seq) for score, seq in _exhaustive(table, b, start, max_length, 0.0)
+               if not _repeats(seq, n)]
+        for rank in range(3):
+            ref_score, ref_seq = ref[rank]
+            np.testing.assert_allclose(scores[b, rank], ref_score, rtol=1e-5, atol=1e-5)
+            assert tuple(tokens[b, rank, : lengths[b, rank]]) == ref_seq
+
+
+def test_repeat_guard_breaks_a_loop():
+    # A decoder that prefers 1 -> 2 -> 1 -> 2 ... and ends only at the end.
+    table = np.full((1, 9, VOCAB, VOCAB), -6.0, "float32")
+    table[:, :, 1, 2] = 0.0
+    table[:, :, 2, 1] = 0.0
+    table[:, :, :, 3] = -1.0
+    table[:, :, 3, END] = -0.5
+    tokens, _, lengths = beam_search(_step_fn(table), _initial_state(1), 1, end_id=END,
+                                     max_length=8, beam_size=3, alpha=0.0)
+    looping = ops.convert_to_numpy(tokens)[0, 0].tolist()
+    assert _repeats(looping, 2)
+    tokens, _, lengths = beam_search(_step_fn(table), _initial_state(1), 1, end_id=END,
+                                     max_length=8, beam_size=3, alpha=0.0, no_repeat_ngram_size=2)
+    guarded = ops.convert_to_numpy(tokens)[0, 0, : int(ops.convert_to_numpy(lengths)[0, 0])].tolist()
+    assert not _repeats(guarded, 2)
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        beam_search(_step_fn(table), _initial_state(1), 1, end_id=END, max_length=3,
+                    no_repeat_ngram_size=-1)
