@@ -10,7 +10,11 @@ alike; the figures are medians over the rounds and the ratios are
 zoo / keras of those medians.
 
 Each model is `Input((time, input)) -> layer(hidden) -> Dense(1)`, mean
-squared error, Adam, float32, fixed batch size.
+squared error, Adam, float32, fixed batch size. With `--padding P` the
+sequences are right-padded, as batches of real text are: row lengths are
+drawn uniformly from `(1 - P) * time .. time` (seeded), padded steps are
+zeros, and a `keras.layers.Masking(0.0)` before the layer turns them into
+the layer's mask (for both implementations).
 
 Compile settings, reported separately so that no ratio mixes them silently:
 
@@ -93,6 +97,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--no-training", action="store_true", help="time inference only"
     )
+    p.add_argument("--padding", type=float, default=0.0,
+                   help="largest fraction of a sequence that is padding (masked); 0: no mask")
     p.add_argument("--json", default=None, help="write all results here")
     return p.parse_args(argv)
 
@@ -143,7 +149,8 @@ def main(argv=None):
         batch, steps, features, hidden = shape
         keras.utils.set_random_seed(seed)
         inputs = keras.Input((steps, features), batch_size=batch)
-        x = build_layer(impl, name, hidden, setting)(inputs)
+        x = keras.layers.Masking(0.0)(inputs) if args.padding else inputs
+        x = build_layer(impl, name, hidden, setting)(x)
         model = keras.Model(inputs, keras.layers.Dense(1)(x))
         compile_kwargs = {"jit_compile": True} if setting == "jit" else {}
         model.compile(optimizer="adam", loss="mse", **compile_kwargs)
@@ -153,9 +160,12 @@ def main(argv=None):
     for shape in shapes:
         batch, steps, features, hidden = shape
         rng = np.random.default_rng(0)
-        x = keras.ops.convert_to_tensor(
-            rng.standard_normal((batch, steps, features), dtype="float32")
-        )
+        x = rng.standard_normal((batch, steps, features), dtype="float32")
+        if args.padding:
+            shortest = max(1, int(round((1.0 - args.padding) * steps)))
+            lengths = rng.integers(shortest, steps + 1, size=batch)
+            x[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
+        x = keras.ops.convert_to_tensor(x)
         y = keras.ops.convert_to_tensor(
             rng.standard_normal((batch, 1), dtype="float32")
         )

@@ -123,11 +123,12 @@ class GRUCell(RecurrentCell):
         return h, [h]
 
     def scan_with_gradient(
-        self, projected, states, context, return_sequences, compile_loops=False
+        self, projected, states, context, return_sequences, compile_loops=False, mask=None
     ):
         """The whole loop with a hand-written backward pass (BPTT).
 
-        As `zoo.layers.LSTMCell.scan_with_gradient`: returns
+        As `zoo.layers.LSTMCell.scan_with_gradient` (a `mask` keeps the
+        state at masked steps): returns
         `(last_output, ys, states)`, or `None` for recurrent dropout or
         activations other than tanh / sigmoid. The recurrent kernel's (and
         recurrent bias's) gradient is one matmul (sum) after the reverse
@@ -158,10 +159,16 @@ class GRUCell(RecurrentCell):
             d_h = upstream[0] if isinstance(upstream, (list, tuple)) else upstream
             return None, d_h
 
+        masked = mask is not None
+        m = (ops.cast(ops.expand_dims(mask, -1), dtype) if masked
+             else ops.zeros((length, 1, 1), dtype))
+
         @ops.custom_gradient
-        def run(projected, h0, recurrent_kernel, recurrent_bias):
-            def forward_loop(projected, h0, recurrent_kernel, recurrent_bias):
-                def forward(h, x):
+        def run(projected, h0, recurrent_kernel, recurrent_bias, m):
+            def forward_loop(projected, h0, recurrent_kernel, recurrent_bias, m):
+                def forward(h, xs):
+                    x = xs["z"]
+                    h_prev = h
                     x_z, x_r, x_n = ops.split(x, 3, axis=-1)
                     if reset_after:
                         inner = ops.matmul(h, recurrent_kernel) + recurrent_bias
@@ -180,12 +187,15 @@ class GRUCell(RecurrentCell):
                         )
                         extra = r * h
                     h = z * h + (1.0 - z) * n
+                    if masked:  # a masked step carries the state over
+                        h = ops.where(ops.greater(xs["m"], 0.5), h, h_prev)
                     return h, ops.concatenate([z, r, n, extra, h], axis=-1)
 
-                return scan(forward, h0, projected, length=length)
+                xs = {"z": projected, "m": m} if masked else {"z": projected}
+                return scan(forward, h0, xs, length=length)
 
             h_last, record = compiled(forward_loop)(
-                projected, h0, recurrent_kernel, recurrent_bias
+                projected, h0, recurrent_kernel, recurrent_bias, m
             )
             hs = record[..., 4 * units :]
             outputs = (hs, h_last) if return_sequences else h_last
@@ -200,12 +210,24 @@ class GRUCell(RecurrentCell):
                 loop_xs = {"record": record, "h_prev": h_prev}
                 if return_sequences:
                     loop_xs["d_h"] = d_hs
+                if masked:
+                    loop_xs["m"] = m
                 kernel_t = ops.transpose(recurrent_kernel)
                 kernel_zr_t = ops.transpose(recurrent_kernel[:, : 2 * units])
                 kernel_n_t = ops.transpose(recurrent_kernel[:, 2 * units :])
 
                 def backward_loop(d_h, loop_xs, kernel_t, kernel_zr_t, kernel_n_t):
                     def backward(d_h, x):
+                        d_h_prev, d_step = unmasked_backward(d_h, x)
+                        if "m" in x:
+                            # A masked step passed the state through: its
+                            # gradient goes straight to the previous step.
+                            d_h_in = d_h + x["d_h"] if "d_h" in x else d_h
+                            keep = x["m"]
+                            return keep * d_h_prev + (1.0 - keep) * d_h_in, d_step * keep
+                        return d_h_prev, d_step
+
+                    def unmasked_backward(d_h, x):
                         rec = x["record"]
                         z = rec[:, :units]
                         r = rec[:, units : 2 * units]
@@ -253,11 +275,11 @@ class GRUCell(RecurrentCell):
                         axis=-1,
                     )
                     d_bias = ops.zeros_like(recurrent_bias)
-                return d_projected, d_h0, d_kernel, d_bias
+                return d_projected, d_h0, d_kernel, d_bias, ops.zeros_like(m)
 
             return outputs, grad
 
-        outputs = run(projected, states[0], recurrent_kernel, recurrent_bias)
+        outputs = run(projected, states[0], recurrent_kernel, recurrent_bias, m)
         if return_sequences:
             hs, h_last = outputs
         else:

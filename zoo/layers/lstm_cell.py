@@ -156,13 +156,17 @@ class LSTMCell(RecurrentCell):
         return h, [h, c]
 
     def scan_with_gradient(
-        self, projected, states, context, return_sequences, compile_loops=False
+        self, projected, states, context, return_sequences, compile_loops=False, mask=None
     ):
         """The whole loop with a hand-written backward pass (BPTT).
 
         `projected` is the time-major output of `project_inputs`, in
-        processing order. Returns `(last_output, ys, states)` (`ys`
-        time-major, or `None` without `return_sequences`), or `None` where
+        processing order; `mask`, if given, is a time-major `(time, batch)`
+        boolean in the same order: a masked step keeps the previous states
+        (any mask, not only padding). Returns `(last_output, ys, states)`
+        (`ys` time-major, or `None` without `return_sequences`; with a mask
+        `last_output` and `ys` are the carried hidden states, which
+        `zoo.layers.RNN` turns into Keras's masked outputs), or `None` where
         this configuration has no hand-written gradient (peepholes, layer
         normalization, recurrent dropout, activations other than
         tanh / sigmoid); then `zoo.layers.RNN` differentiates `step`'s loop.
@@ -192,22 +196,33 @@ class LSTMCell(RecurrentCell):
             ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
         )
 
+        masked = mask is not None
+        # The mask as a float input of its own (the custom gradient's
+        # arguments stay explicit), `(time, batch, 1)`.
+        m = (ops.cast(ops.expand_dims(mask, -1), projected.dtype) if masked
+             else ops.zeros((length, 1, 1), projected.dtype))
+
         @ops.custom_gradient
-        def run(projected, h0, c0, recurrent_kernel):
-            def forward_loop(projected, h0, c0, recurrent_kernel):
-                def forward(carry, z_x):
-                    h, c = carry
-                    z = z_x + ops.matmul(h, recurrent_kernel)
+        def run(projected, h0, c0, recurrent_kernel, m):
+            def forward_loop(projected, h0, c0, recurrent_kernel, m):
+                def forward(carry, x):
+                    h_prev, c_prev = carry
+                    z = x["z"] + ops.matmul(h_prev, recurrent_kernel)
                     i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
                     g = ops.tanh(z[:, 2 * units : 3 * units])
-                    c = f * c + i * g
+                    c = f * c_prev + i * g
                     h = o * ops.tanh(c)
+                    if masked:  # a masked step carries the states over
+                        keep = ops.greater(x["m"], 0.5)
+                        c = ops.where(keep, c, c_prev)
+                        h = ops.where(keep, h, h_prev)
                     return (h, c), ops.concatenate([i, f, g, o, c, h], axis=-1)
 
-                return scan(forward, (h0, c0), projected, length=length)
+                xs = {"z": projected, "m": m} if masked else {"z": projected}
+                return scan(forward, (h0, c0), xs, length=length)
 
             (h_last, c_last), record = compiled(forward_loop)(
-                projected, h0, c0, recurrent_kernel
+                projected, h0, c0, recurrent_kernel, m
             )
             hs = record[..., 5 * units :]
             outputs = (hs, h_last, c_last) if return_sequences else (h_last, c_last)
@@ -228,6 +243,8 @@ class LSTMCell(RecurrentCell):
                 loop_xs = {"record": record, "c_prev": c_prev}
                 if return_sequences:
                     loop_xs["d_h"] = d_hs
+                if masked:
+                    loop_xs["m"] = m
 
                 def backward_loop(d_h, d_c, loop_xs, kernel_t):
                     def backward(carry, x):
@@ -241,6 +258,7 @@ class LSTMCell(RecurrentCell):
                         if "d_h" in x:
                             d_h = d_h + x["d_h"]
                         tanh_c = ops.tanh(c)
+                        d_c_in = d_c
                         d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
                         d_z = ops.concatenate(
                             [
@@ -251,6 +269,15 @@ class LSTMCell(RecurrentCell):
                             ],
                             axis=-1,
                         )
+                        if "m" in x:
+                            # A masked step passed the states through: its
+                            # gradients go straight to the previous step.
+                            keep = x["m"]
+                            d_z = d_z * keep
+                            return (
+                                ops.matmul(d_z, kernel_t) + (1.0 - keep) * d_h,
+                                keep * d_c * f + (1.0 - keep) * d_c_in,
+                            ), d_z
                         return (ops.matmul(d_z, kernel_t), d_c * f), d_z
 
                     return scan(
@@ -262,12 +289,12 @@ class LSTMCell(RecurrentCell):
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, 4 * units)),
                 )
-                return d_zs, d_h0, d_c0, d_kernel
+                return d_zs, d_h0, d_c0, d_kernel, ops.zeros_like(m)
 
             return outputs, grad
 
         h0, c0 = states
-        outputs = run(projected, h0, c0, recurrent_kernel)
+        outputs = run(projected, h0, c0, recurrent_kernel, m)
         if return_sequences:
             hs, h_last, c_last = outputs
         else:

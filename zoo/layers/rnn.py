@@ -26,18 +26,20 @@ class RNN(keras.layers.Layer):
     `keras.layers.Bidirectional`. It differs in how it runs the cell: the input
     transformation of the whole sequence (`cell.project_inputs`) happens once,
     outside the time loop, and the loop itself (`zoo.ops.scan`) compiles with
-    XLA on every backend. When training without a mask on a backend where
-    it pays (`zoo.ops.prefers_custom_loop_gradient`: TensorFlow), a cell with
-    a `scan_with_gradient` method (the zoo's LSTM, GRU and SimpleRNN cells)
+    XLA on every backend. When training on a backend where it pays
+    (`zoo.ops.prefers_custom_loop_gradient`: TensorFlow), a cell with a
+    `scan_with_gradient` method (the zoo's LSTM, GRU and SimpleRNN cells)
     runs the loop with its hand-written backward pass instead of the
-    autodiff of `step`'s loop; the numbers are the same.
+    autodiff of `step`'s loop, with or without a mask (any mask: a masked
+    step keeps the states and passes their gradients straight through);
+    the numbers are the same.
 
     On the TensorFlow backend the time loops run as XLA-compiled functions
     (`jit_compile`), which Keras itself never does on a CPU: inference
     (`training=False`, as in `model.predict` and `model.evaluate`) as one
     function in which each step projects its own input (`x_t W`; XLA fuses
     it with the recurrent matmul better than it reads a hoisted
-    `(time, batch, 4 * units)` projection), and training without a mask
+    `(time, batch, 4 * units)` projection), and training, masked or not,
     as the forward and the reverse loop of `scan_with_gradient`, each one
     function. The numbers are those of the plain loops up to float rounding.
 
@@ -468,25 +470,40 @@ class RNN(keras.layers.Layer):
         if (
             is_zoo_cell
             and training
-            and mask is None
             and hidden_offsets is None
             and not self.unroll
             and hasattr(cell, "scan_with_gradient")
             and prefers_custom_loop_gradient()
         ):
-            # Training without a mask: the cell's own loop with a hand-written
-            # backward pass (same numbers, fewer ops per step); `None` when
+            # Training: the cell's own loop with a hand-written backward pass
+            # (same numbers, fewer ops per step), masked or not; `None` when
             # the cell's configuration has none.
             loop_input = ops.flip(projected, axis=0) if self.go_backwards else projected
+            loop_mask = None
+            if mask is not None:
+                loop_mask = ops.transpose(mask, (1, 0))
+                if self.go_backwards:
+                    loop_mask = ops.flip(loop_mask, axis=0)
             result = cell.scan_with_gradient(
                 loop_input,
                 list(initial_state),
                 context,
                 self.return_sequences,
                 compile_loops=self._compiles_loops(sequences),
+                mask=loop_mask,
             )
             if result is not None:
                 last_output, ys, states = result
+                if loop_mask is not None:
+                    # The loop gave the carried hidden states; Keras's outputs
+                    # are the last unmasked output (zeros before the first
+                    # unmasked step), or zeros at masked steps.
+                    seen = ops.greater(ops.cumsum(ops.cast(loop_mask, "int32"), axis=0), 0)
+                    last_output = ops.where(ops.expand_dims(seen[-1], -1), last_output,
+                                            ops.zeros_like(last_output))
+                    if self.return_sequences:
+                        keep = loop_mask if self.zero_output_for_mask else seen
+                        ys = ops.where(ops.expand_dims(keep, -1), ys, ops.zeros_like(ys))
                 outputs = None
                 if self.return_sequences:
                     outputs = ops.transpose(ys, to_time_major)

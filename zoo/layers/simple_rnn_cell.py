@@ -70,13 +70,13 @@ class SimpleRNNCell(RecurrentCell):
         return h, [h]
 
     def scan_with_gradient(
-        self, projected, states, context, return_sequences, compile_loops=False
+        self, projected, states, context, return_sequences, compile_loops=False, mask=None
     ):
         """The whole loop with a hand-written backward pass (BPTT).
 
-        As `zoo.layers.LSTMCell.scan_with_gradient`: returns
-        `(last_output, ys, states)`, or `None` for recurrent dropout or an
-        activation other than tanh.
+        As `zoo.layers.LSTMCell.scan_with_gradient` (a `mask` keeps the
+        state at masked steps): returns `(last_output, ys, states)`, or
+        `None` for recurrent dropout or an activation other than tanh.
         """
         if "recurrent_mask" in context or self.activation is not keras.activations.tanh:
             return None
@@ -89,16 +89,23 @@ class SimpleRNNCell(RecurrentCell):
             ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
         )
 
+        masked = mask is not None
+        m = (ops.cast(ops.expand_dims(mask, -1), projected.dtype) if masked
+             else ops.zeros((length, 1, 1), projected.dtype))
+
         @ops.custom_gradient
-        def run(projected, h0, recurrent_kernel):
-            def forward_loop(projected, h0, recurrent_kernel):
-                def forward(h, z_x):
-                    h = ops.tanh(z_x + ops.matmul(h, recurrent_kernel))
+        def run(projected, h0, recurrent_kernel, m):
+            def forward_loop(projected, h0, recurrent_kernel, m):
+                def forward(h_prev, x):
+                    h = ops.tanh(x["z"] + ops.matmul(h_prev, recurrent_kernel))
+                    if masked:  # a masked step carries the state over
+                        h = ops.where(ops.greater(x["m"], 0.5), h, h_prev)
                     return h, h
 
-                return scan(forward, h0, projected, length=length)
+                xs = {"z": projected, "m": m} if masked else {"z": projected}
+                return scan(forward, h0, xs, length=length)
 
-            h_last, hs = compiled(forward_loop)(projected, h0, recurrent_kernel)
+            h_last, hs = compiled(forward_loop)(projected, h0, recurrent_kernel, m)
             outputs = (hs, h_last) if return_sequences else h_last
 
             def grad(*args, upstream=None):
@@ -115,12 +122,17 @@ class SimpleRNNCell(RecurrentCell):
                 loop_xs = {"h": hs}
                 if return_sequences:
                     loop_xs["d_h"] = d_hs
+                if masked:
+                    loop_xs["m"] = m
 
                 def backward_loop(d_h, loop_xs, kernel_t):
                     def backward(d_h, x):
                         if "d_h" in x:
                             d_h = d_h + x["d_h"]
                         d_z = d_h * (1.0 - x["h"] * x["h"])
+                        if "m" in x:  # a masked step passed the state through
+                            d_z = d_z * x["m"]
+                            return ops.matmul(d_z, kernel_t) + (1.0 - x["m"]) * d_h, d_z
                         return ops.matmul(d_z, kernel_t), d_z
 
                     return scan(backward, d_h, loop_xs, length=length, reverse=True)
@@ -130,11 +142,11 @@ class SimpleRNNCell(RecurrentCell):
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, units)),
                 )
-                return d_zs, d_h0, d_kernel
+                return d_zs, d_h0, d_kernel, ops.zeros_like(m)
 
             return outputs, grad
 
-        outputs = run(projected, states[0], recurrent_kernel)
+        outputs = run(projected, states[0], recurrent_kernel, m)
         if return_sequences:
             hs, h_last = outputs
         else:
