@@ -167,9 +167,11 @@ class LSTMCell(RecurrentCell):
         (`ys` time-major, or `None` without `return_sequences`; with a mask
         `last_output` and `ys` are the carried hidden states, which
         `zoo.layers.RNN` turns into Keras's masked outputs), or `None` where
-        this configuration has no hand-written gradient (peepholes, layer
+        this configuration has no hand-written gradient (layer
         normalization, recurrent dropout, activations other than
         tanh / sigmoid); then `zoo.layers.RNN` differentiates `step`'s loop.
+        Peepholes have one: their weights' gradient is two sums after the
+        reverse loop.
 
         The forward loop is `step`'s; it also records the gates and states,
         and the reverse loop turns them into the pre-activation gradients
@@ -180,8 +182,7 @@ class LSTMCell(RecurrentCell):
         `jit_compile`) each of the two loops runs as one XLA function.
         """
         if (
-            self.use_peepholes
-            or self.layer_normalization
+            self.layer_normalization
             or "recurrent_mask" in context
             or self.activation is not keras.activations.tanh
             or self.recurrent_activation is not keras.activations.sigmoid
@@ -201,16 +202,28 @@ class LSTMCell(RecurrentCell):
         # arguments stay explicit), `(time, batch, 1)`.
         m = (ops.cast(ops.expand_dims(mask, -1), projected.dtype) if masked
              else ops.zeros((length, 1, 1), projected.dtype))
+        peepholes = self.use_peepholes
+        peephole_weights = ops.cast(
+            ops.convert_to_tensor(self.peephole_weights) if peepholes else ops.zeros((3, units)),
+            projected.dtype,
+        )
 
         @ops.custom_gradient
-        def run(projected, h0, c0, recurrent_kernel, m):
-            def forward_loop(projected, h0, c0, recurrent_kernel, m):
+        def run(projected, h0, c0, recurrent_kernel, m, peephole_weights):
+            def forward_loop(projected, h0, c0, recurrent_kernel, m, peephole_weights):
                 def forward(carry, x):
                     h_prev, c_prev = carry
                     z = x["z"] + ops.matmul(h_prev, recurrent_kernel)
-                    i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
-                    g = ops.tanh(z[:, 2 * units : 3 * units])
-                    c = f * c_prev + i * g
+                    if peepholes:
+                        i = ops.sigmoid(z[:, :units] + peephole_weights[0] * c_prev)
+                        f = ops.sigmoid(z[:, units : 2 * units] + peephole_weights[1] * c_prev)
+                        g = ops.tanh(z[:, 2 * units : 3 * units])
+                        c = f * c_prev + i * g
+                        o = ops.sigmoid(z[:, 3 * units :] + peephole_weights[2] * c)
+                    else:
+                        i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
+                        g = ops.tanh(z[:, 2 * units : 3 * units])
+                        c = f * c_prev + i * g
                     h = o * ops.tanh(c)
                     if masked:  # a masked step carries the states over
                         keep = ops.greater(x["m"], 0.5)
@@ -222,7 +235,7 @@ class LSTMCell(RecurrentCell):
                 return scan(forward, (h0, c0), xs, length=length)
 
             (h_last, c_last), record = compiled(forward_loop)(
-                projected, h0, c0, recurrent_kernel, m
+                projected, h0, c0, recurrent_kernel, m, peephole_weights
             )
             hs = record[..., 5 * units :]
             outputs = (hs, h_last, c_last) if return_sequences else (h_last, c_last)
@@ -246,7 +259,7 @@ class LSTMCell(RecurrentCell):
                 if masked:
                     loop_xs["m"] = m
 
-                def backward_loop(d_h, d_c, loop_xs, kernel_t):
+                def backward_loop(d_h, d_c, loop_xs, kernel_t, peephole_weights):
                     def backward(carry, x):
                         d_h, d_c = carry
                         r = x["record"]
@@ -259,16 +272,16 @@ class LSTMCell(RecurrentCell):
                             d_h = d_h + x["d_h"]
                         tanh_c = ops.tanh(c)
                         d_c_in = d_c
+                        d_o = d_h * tanh_c * o * (1.0 - o)
                         d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
-                        d_z = ops.concatenate(
-                            [
-                                d_c * g * i * (1.0 - i),
-                                d_c * x["c_prev"] * f * (1.0 - f),
-                                d_c * i * (1.0 - g * g),
-                                d_h * tanh_c * o * (1.0 - o),
-                            ],
-                            axis=-1,
-                        )
+                        if peepholes:  # o reads c, i and f read c_prev
+                            d_c = d_c + d_o * peephole_weights[2]
+                        d_i = d_c * g * i * (1.0 - i)
+                        d_f = d_c * x["c_prev"] * f * (1.0 - f)
+                        d_z = ops.concatenate([d_i, d_f, d_c * i * (1.0 - g * g), d_o], axis=-1)
+                        d_c_prev = d_c * f
+                        if peepholes:
+                            d_c_prev = d_c_prev + d_i * peephole_weights[0] + d_f * peephole_weights[1]
                         if "m" in x:
                             # A masked step passed the states through: its
                             # gradients go straight to the previous step.
@@ -276,25 +289,34 @@ class LSTMCell(RecurrentCell):
                             d_z = d_z * keep
                             return (
                                 ops.matmul(d_z, kernel_t) + (1.0 - keep) * d_h,
-                                keep * d_c * f + (1.0 - keep) * d_c_in,
+                                keep * d_c_prev + (1.0 - keep) * d_c_in,
                             ), d_z
-                        return (ops.matmul(d_z, kernel_t), d_c * f), d_z
+                        return (ops.matmul(d_z, kernel_t), d_c_prev), d_z
 
                     return scan(
                         backward, (d_h, d_c), loop_xs, length=length, reverse=True
                     )
 
-                (d_h0, d_c0), d_zs = compiled(backward_loop)(d_h, d_c, loop_xs, kernel_t)
+                (d_h0, d_c0), d_zs = compiled(backward_loop)(
+                    d_h, d_c, loop_xs, kernel_t, peephole_weights
+                )
                 d_kernel = ops.matmul(
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, 4 * units)),
                 )
-                return d_zs, d_h0, d_c0, d_kernel, ops.zeros_like(m)
+                d_peepholes = ops.zeros_like(peephole_weights)
+                if peepholes:  # sums over time and batch
+                    d_peepholes = ops.stack([
+                        ops.sum(d_zs[..., :units] * c_prev, axis=(0, 1)),
+                        ops.sum(d_zs[..., units : 2 * units] * c_prev, axis=(0, 1)),
+                        ops.sum(d_zs[..., 3 * units :] * cs, axis=(0, 1)),
+                    ])
+                return d_zs, d_h0, d_c0, d_kernel, ops.zeros_like(m), d_peepholes
 
             return outputs, grad
 
         h0, c0 = states
-        outputs = run(projected, h0, c0, recurrent_kernel, m)
+        outputs = run(projected, h0, c0, recurrent_kernel, m, peephole_weights)
         if return_sequences:
             hs, h_last, c_last = outputs
         else:

@@ -217,8 +217,9 @@ def test_zoo_export_holds_no_xla_function_and_model_export_can_avoid_it(tmp_path
 
 
 @tf_only
-@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
-def test_masked_training_in_compiled_loops_matches_the_plain_loop(name):
+@pytest.mark.parametrize("name,kwargs", [("LSTM", {}), ("GRU", {}), ("SimpleRNN", {}),
+                                         ("LSTM", {"use_peepholes": True})], ids=str)
+def test_masked_training_in_compiled_loops_matches_the_plain_loop(name, kwargs):
     """Training with a mask: the forward and reverse loops of the hand-written
     gradient as XLA functions (inside `tf.function`) give the plain loop's
     outputs and gradients."""
@@ -229,8 +230,8 @@ def test_masked_training_in_compiled_loops_matches_the_plain_loop(name):
     mask[0, 3:] = False  # padding
     mask[1, :2] = False  # leading masked steps
     mask = tf.constant(mask)
-    forced = getattr(zoo.layers, name)(5, jit_compile=True, return_sequences=True)
-    plain = getattr(zoo.layers, name)(5, jit_compile=False, return_sequences=True)
+    forced = getattr(zoo.layers, name)(5, jit_compile=True, return_sequences=True, **kwargs)
+    plain = getattr(zoo.layers, name)(5, jit_compile=False, return_sequences=True, **kwargs)
     forced(x)
     plain(x)
     plain.set_weights(forced.get_weights())
