@@ -18,7 +18,11 @@ def project_sequence(sequence, kernel, bias=None):
     return ops.reshape(out, (shape[0], shape[1], kernel.shape[-1]))
 
 
-def gate_layer_norm(z, gamma, beta, groups, epsilon=1e-3):
+LAYER_NORM_EPSILON = 1e-3
+"""The epsilon of the LSTM's layer normalization (`gate_layer_norm`)."""
+
+
+def gate_layer_norm(z, gamma, beta, groups, epsilon=LAYER_NORM_EPSILON):
     """Layer normalization applied to each of `groups` gates separately."""
     units = z.shape[-1] // groups
     shaped = ops.reshape(z, (-1, groups, units))

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from zoo.layers._utils import check_units
+from zoo.layers._utils import LAYER_NORM_EPSILON
 from zoo.layers._utils import gate_layer_norm
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
@@ -167,53 +168,80 @@ class LSTMCell(RecurrentCell):
         (`ys` time-major, or `None` without `return_sequences`; with a mask
         `last_output` and `ys` are the carried hidden states, which
         `zoo.layers.RNN` turns into Keras's masked outputs), or `None` where
-        this configuration has no hand-written gradient (layer
-        normalization, recurrent dropout, activations other than
-        tanh / sigmoid); then `zoo.layers.RNN` differentiates `step`'s loop.
-        Peepholes have one: their weights' gradient is two sums after the
-        reverse loop.
+        this configuration has no hand-written gradient (recurrent dropout,
+        activations other than tanh / sigmoid); then `zoo.layers.RNN`
+        differentiates `step`'s loop.
 
-        The forward loop is `step`'s; it also records the gates and states,
-        and the reverse loop turns them into the pre-activation gradients
-        with one matmul per step (`dz_t U^T`). The gradient of the
-        recurrent kernel is then one matmul over the whole sequence, and the
-        input projection's gradient flows on through `project_inputs`.
-        With `compile_loops` (TensorFlow; see `zoo.layers.RNN`'s
-        `jit_compile`) each of the two loops runs as one XLA function.
+        The forward loop is `step`'s; it also records the gates and states
+        (and, with layer normalization, the normalized values and their
+        inverse deviations), and the reverse loop turns them into the
+        pre-activation gradients with one matmul per step (`dz_t U^T`). The
+        gradient of the recurrent kernel is then one matmul over the whole
+        sequence, those of the peephole and normalization weights are sums
+        over the sequence, and the input projection's gradient flows on
+        through `project_inputs`. With `compile_loops` (TensorFlow; see
+        `zoo.layers.RNN`'s `jit_compile`) each of the two loops runs as one
+        XLA function.
         """
         if (
-            self.layer_normalization
-            or "recurrent_mask" in context
+            "recurrent_mask" in context
             or self.activation is not keras.activations.tanh
             or self.recurrent_activation is not keras.activations.sigmoid
         ):
             return None
         units = self.units
         length = projected.shape[0]
+        dtype = projected.dtype
         # Each loop as one XLA function (its arguments explicit, so that the
         # tape never sees the compiled while loop).
         compiled = xla_function if compile_loops else (lambda fn: fn)
-        recurrent_kernel = ops.cast(
-            ops.convert_to_tensor(self.recurrent_kernel), projected.dtype
-        )
-
+        recurrent_kernel = ops.cast(ops.convert_to_tensor(self.recurrent_kernel), dtype)
         masked = mask is not None
-        # The mask as a float input of its own (the custom gradient's
-        # arguments stay explicit), `(time, batch, 1)`.
-        m = (ops.cast(ops.expand_dims(mask, -1), projected.dtype) if masked
-             else ops.zeros((length, 1, 1), projected.dtype))
+        # The mask as a float input of its own, `(time, batch, 1)`.
+        m = (ops.cast(ops.expand_dims(mask, -1), dtype) if masked
+             else ops.zeros((length, 1, 1), dtype))
         peepholes = self.use_peepholes
+        normalized = self.layer_normalization
         peephole_weights = ops.cast(
             ops.convert_to_tensor(self.peephole_weights) if peepholes else ops.zeros((3, units)),
-            projected.dtype,
+            dtype,
+        )
+        # gate gamma, gate beta (4 units each), cell gamma, cell beta.
+        norm_weights = ops.cast(
+            ops.concatenate([ops.convert_to_tensor(w) for w in (
+                self.gate_gamma, self.gate_beta, self.cell_gamma, self.cell_beta)])
+            if normalized else ops.zeros((10 * units,)),
+            dtype,
         )
 
+        def normalize(x, groups):
+            """`(x_hat, inverse deviation)` per group, as `gate_layer_norm`."""
+            shaped = ops.reshape(x, (-1, groups, units))
+            mean = ops.mean(shaped, axis=-1, keepdims=True)
+            inv = ops.rsqrt(ops.var(shaped, axis=-1, keepdims=True) + LAYER_NORM_EPSILON)
+            return ops.reshape((shaped - mean) * inv, (-1, groups * units)), ops.reshape(inv, (-1, groups))
+
+        def normalize_backward(d_x_hat, x_hat, inv, groups):
+            """The gradient through `normalize` of a gradient on `x_hat`."""
+            d = ops.reshape(d_x_hat, (-1, groups, units))
+            xh = ops.reshape(x_hat, (-1, groups, units))
+            d = d - ops.mean(d, axis=-1, keepdims=True) - xh * ops.mean(d * xh, axis=-1, keepdims=True)
+            return ops.reshape(d * ops.expand_dims(inv, -1), (-1, groups * units))
+
         @ops.custom_gradient
-        def run(projected, h0, c0, recurrent_kernel, m, peephole_weights):
-            def forward_loop(projected, h0, c0, recurrent_kernel, m, peephole_weights):
+        def run(projected, h0, c0, recurrent_kernel, m, peephole_weights, norm_weights):
+            def forward_loop(projected, h0, c0, recurrent_kernel, m, peephole_weights, norm_weights):
+                gate_gamma, gate_beta = norm_weights[: 4 * units], norm_weights[4 * units : 8 * units]
+                cell_gamma, cell_beta = norm_weights[8 * units : 9 * units], norm_weights[9 * units :]
+
                 def forward(carry, x):
                     h_prev, c_prev = carry
                     z = x["z"] + ops.matmul(h_prev, recurrent_kernel)
+                    extra = []
+                    if normalized:
+                        z_hat, gate_inv = normalize(z, 4)
+                        z = z_hat * gate_gamma + gate_beta
+                        extra = [z_hat, gate_inv]
                     if peepholes:
                         i = ops.sigmoid(z[:, :units] + peephole_weights[0] * c_prev)
                         f = ops.sigmoid(z[:, units : 2 * units] + peephole_weights[1] * c_prev)
@@ -224,20 +252,25 @@ class LSTMCell(RecurrentCell):
                         i, f, _, o = ops.split(ops.sigmoid(z), 4, axis=-1)
                         g = ops.tanh(z[:, 2 * units : 3 * units])
                         c = f * c_prev + i * g
-                    h = o * ops.tanh(c)
+                    c_out = c
+                    if normalized:
+                        c_hat, cell_inv = normalize(c, 1)
+                        c_out = c_hat * cell_gamma + cell_beta
+                        extra += [c_hat, cell_inv]
+                    h = o * ops.tanh(c_out)
                     if masked:  # a masked step carries the states over
                         keep = ops.greater(x["m"], 0.5)
                         c = ops.where(keep, c, c_prev)
                         h = ops.where(keep, h, h_prev)
-                    return (h, c), ops.concatenate([i, f, g, o, c, h], axis=-1)
+                    return (h, c), ops.concatenate([i, f, g, o, c, h] + extra, axis=-1)
 
                 xs = {"z": projected, "m": m} if masked else {"z": projected}
                 return scan(forward, (h0, c0), xs, length=length)
 
             (h_last, c_last), record = compiled(forward_loop)(
-                projected, h0, c0, recurrent_kernel, m, peephole_weights
+                projected, h0, c0, recurrent_kernel, m, peephole_weights, norm_weights
             )
-            hs = record[..., 5 * units :]
+            hs = record[..., 5 * units : 6 * units]
             outputs = (hs, h_last, c_last) if return_sequences else (h_last, c_last)
 
             def grad(*args, upstream=None):
@@ -259,7 +292,10 @@ class LSTMCell(RecurrentCell):
                 if masked:
                     loop_xs["m"] = m
 
-                def backward_loop(d_h, d_c, loop_xs, kernel_t, peephole_weights):
+                def backward_loop(d_h, d_c, loop_xs, kernel_t, peephole_weights, norm_weights):
+                    gate_gamma = norm_weights[: 4 * units]
+                    cell_gamma, cell_beta = norm_weights[8 * units : 9 * units], norm_weights[9 * units :]
+
                     def backward(carry, x):
                         d_h, d_c = carry
                         r = x["record"]
@@ -270,15 +306,29 @@ class LSTMCell(RecurrentCell):
                         c = r[:, 4 * units : 5 * units]
                         if "d_h" in x:
                             d_h = d_h + x["d_h"]
-                        tanh_c = ops.tanh(c)
+                        if normalized:
+                            z_hat = r[:, 6 * units : 10 * units]
+                            gate_inv = r[:, 10 * units : 10 * units + 4]
+                            c_hat = r[:, 10 * units + 4 : 11 * units + 4]
+                            cell_inv = r[:, 11 * units + 4 :]
+                            tanh_c = ops.tanh(c_hat * cell_gamma + cell_beta)
+                        else:
+                            tanh_c = ops.tanh(c)
                         d_c_in = d_c
                         d_o = d_h * tanh_c * o * (1.0 - o)
-                        d_c = d_c + d_h * o * (1.0 - tanh_c * tanh_c)
+                        d_c_out = d_h * o * (1.0 - tanh_c * tanh_c)
+                        if normalized:
+                            d_c = d_c + normalize_backward(d_c_out * cell_gamma, c_hat, cell_inv, 1)
+                        else:
+                            d_c = d_c + d_c_out
                         if peepholes:  # o reads c, i and f read c_prev
                             d_c = d_c + d_o * peephole_weights[2]
                         d_i = d_c * g * i * (1.0 - i)
                         d_f = d_c * x["c_prev"] * f * (1.0 - f)
-                        d_z = ops.concatenate([d_i, d_f, d_c * i * (1.0 - g * g), d_o], axis=-1)
+                        # The gradient on the gates' pre-activations (after
+                        # normalization), then on z = x W + h U + b.
+                        d_y = ops.concatenate([d_i, d_f, d_c * i * (1.0 - g * g), d_o], axis=-1)
+                        d_z = normalize_backward(d_y * gate_gamma, z_hat, gate_inv, 4) if normalized else d_y
                         d_c_prev = d_c * f
                         if peepholes:
                             d_c_prev = d_c_prev + d_i * peephole_weights[0] + d_f * peephole_weights[1]
@@ -286,20 +336,22 @@ class LSTMCell(RecurrentCell):
                             # A masked step passed the states through: its
                             # gradients go straight to the previous step.
                             keep = x["m"]
-                            d_z = d_z * keep
-                            return (
-                                ops.matmul(d_z, kernel_t) + (1.0 - keep) * d_h,
-                                keep * d_c_prev + (1.0 - keep) * d_c_in,
-                            ), d_z
-                        return (ops.matmul(d_z, kernel_t), d_c_prev), d_z
+                            d_z, d_y, d_c_out = d_z * keep, d_y * keep, d_c_out * keep
+                            carry = (ops.matmul(d_z, kernel_t) + (1.0 - keep) * d_h,
+                                     keep * d_c_prev + (1.0 - keep) * d_c_in)
+                        else:
+                            carry = (ops.matmul(d_z, kernel_t), d_c_prev)
+                        if normalized:
+                            return carry, ops.concatenate([d_z, d_y, d_c_out], axis=-1)
+                        return carry, d_z
 
-                    return scan(
-                        backward, (d_h, d_c), loop_xs, length=length, reverse=True
-                    )
+                    return scan(backward, (d_h, d_c), loop_xs, length=length, reverse=True)
 
-                (d_h0, d_c0), d_zs = compiled(backward_loop)(
-                    d_h, d_c, loop_xs, kernel_t, peephole_weights
+                (d_h0, d_c0), d_steps = compiled(backward_loop)(
+                    d_h, d_c, loop_xs, kernel_t, peephole_weights, norm_weights
                 )
+                d_zs = d_steps[..., : 4 * units]
+                d_ys = d_steps[..., 4 * units : 8 * units] if normalized else d_zs
                 d_kernel = ops.matmul(
                     ops.transpose(ops.reshape(h_prev, (-1, units))),
                     ops.reshape(d_zs, (-1, 4 * units)),
@@ -307,16 +359,27 @@ class LSTMCell(RecurrentCell):
                 d_peepholes = ops.zeros_like(peephole_weights)
                 if peepholes:  # sums over time and batch
                     d_peepholes = ops.stack([
-                        ops.sum(d_zs[..., :units] * c_prev, axis=(0, 1)),
-                        ops.sum(d_zs[..., units : 2 * units] * c_prev, axis=(0, 1)),
-                        ops.sum(d_zs[..., 3 * units :] * cs, axis=(0, 1)),
+                        ops.sum(d_ys[..., :units] * c_prev, axis=(0, 1)),
+                        ops.sum(d_ys[..., units : 2 * units] * c_prev, axis=(0, 1)),
+                        ops.sum(d_ys[..., 3 * units :] * cs, axis=(0, 1)),
                     ])
-                return d_zs, d_h0, d_c0, d_kernel, ops.zeros_like(m), d_peepholes
+                d_norm = ops.zeros_like(norm_weights)
+                if normalized:
+                    d_c_outs = d_steps[..., 8 * units :]
+                    z_hats = record[..., 6 * units : 10 * units]
+                    c_hats = record[..., 10 * units + 4 : 11 * units + 4]
+                    d_norm = ops.concatenate([
+                        ops.sum(d_ys * z_hats, axis=(0, 1)),
+                        ops.sum(d_ys, axis=(0, 1)),
+                        ops.sum(d_c_outs * c_hats, axis=(0, 1)),
+                        ops.sum(d_c_outs, axis=(0, 1)),
+                    ])
+                return d_zs, d_h0, d_c0, d_kernel, ops.zeros_like(m), d_peepholes, d_norm
 
             return outputs, grad
 
         h0, c0 = states
-        outputs = run(projected, h0, c0, recurrent_kernel, m, peephole_weights)
+        outputs = run(projected, h0, c0, recurrent_kernel, m, peephole_weights, norm_weights)
         if return_sequences:
             hs, h_last, c_last = outputs
         else:

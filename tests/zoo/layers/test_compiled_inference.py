@@ -218,7 +218,9 @@ def test_zoo_export_holds_no_xla_function_and_model_export_can_avoid_it(tmp_path
 
 @tf_only
 @pytest.mark.parametrize("name,kwargs", [("LSTM", {}), ("GRU", {}), ("SimpleRNN", {}),
-                                         ("LSTM", {"use_peepholes": True})], ids=str)
+                                         ("LSTM", {"use_peepholes": True}),
+                                         ("LSTM", {"use_peepholes": True, "layer_normalization": True})],
+                         ids=str)
 def test_masked_training_in_compiled_loops_matches_the_plain_loop(name, kwargs):
     """Training with a mask: the forward and reverse loops of the hand-written
     gradient as XLA functions (inside `tf.function`) give the plain loop's

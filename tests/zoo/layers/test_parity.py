@@ -239,16 +239,18 @@ def test_masked_training_gradients_match_keras(name, kwargs, mask_kind, return_s
         assert calls and all(calls)  # the hand-written backward pass ran, masked
 
 
+@pytest.mark.parametrize("variant", [{"use_peepholes": True}, {"layer_normalization": True},
+                                     {"use_peepholes": True, "layer_normalization": True}], ids=str)
 @pytest.mark.parametrize("mask_kind,return_sequences,go_backwards", CASES)
-def test_peephole_training_gradients_match_the_autodiff_loop(mask_kind, return_sequences,
-                                                             go_backwards, monkeypatch):
-    """Peephole LSTMs have no Keras twin: their hand-written backward pass
-    (TF) is checked against the autodiff of `step`'s own loop."""
+def test_lstm_variants_training_gradients_match_the_autodiff_loop(variant, mask_kind, return_sequences,
+                                                                  go_backwards, monkeypatch):
+    """Peephole and layer-norm LSTMs have no Keras twin: their hand-written
+    backward pass (TF) is checked against the autodiff of `step`'s own loop."""
     x = np.random.default_rng(9).standard_normal((4, 9, 3)).astype("float32")
     mask = _mask(mask_kind, 4, 9)
     kw = {"training": True} if mask is None else {"training": True, "mask": mask}
-    layer = zoo.layers.LSTM(5, use_peepholes=True, return_sequences=return_sequences,
-                            go_backwards=go_backwards)
+    layer = zoo.layers.LSTM(5, return_sequences=return_sequences, go_backwards=go_backwards,
+                            **variant)
     layer(x)
     layer.set_weights([np.random.default_rng(40 + i).uniform(-0.5, 0.5, w.shape).astype("float32")
                        for i, w in enumerate(layer.get_weights())])
