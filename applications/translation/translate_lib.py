@@ -4,10 +4,14 @@ the shipped (or given) weights, through the same function as the SavedModel's
 
 
 def add_arguments(parser):
-    """`--beam-size` and `--greedy`."""
+    """`--beam-size`, `--greedy` and `--no-repeat-ngram-size`."""
     parser.add_argument("--beam-size", type=int, default=None,
                         help="beam width; not given: the weights' decoding settings (5 for the shipped ones)")
     parser.add_argument("--greedy", action="store_true", help="greedy decoding (beam size 1)")
+    parser.add_argument("--no-repeat-ngram-size", type=int, default=None, metavar="N",
+                        help="beam search never repeats a piece n-gram of this size (0: off); not "
+                        "given: the weights' setting (chosen on validation; off for the shipped "
+                        "ones). 3 stops the loops a model can fall into on unfamiliar text")
 
 
 def run(application, args, texts):
@@ -15,6 +19,9 @@ def run(application, args, texts):
     was truncated, and how many of its pieces the vocabulary lacks."""
     if args.beam_size is not None and args.beam_size < 1:
         raise ValueError(f"--beam-size must be >= 1. Received: beam_size={args.beam_size}")
+    if args.no_repeat_ngram_size is not None and args.no_repeat_ngram_size < 0:
+        raise ValueError("--no-repeat-ngram-size must be >= 0. "
+                         f"Received: no_repeat_ngram_size={args.no_repeat_ngram_size}")
     import tensorflow as tf
 
     from applications.translation.serving import translate_function
@@ -22,7 +29,10 @@ def run(application, args, texts):
     model, preprocessor, _ = application.from_pretrained(args.weights)
     beam = 1 if args.greedy else (args.beam_size or preprocessor.decoding["beam_size"])
     alpha = 0.0 if beam == 1 else preprocessor.decoding["length_penalty"]
-    guard = 0 if beam == 1 else preprocessor.decoding["no_repeat_ngram_size"]
+    guard = preprocessor.decoding["no_repeat_ngram_size"]
+    if args.no_repeat_ngram_size is not None:
+        guard = args.no_repeat_ngram_size
+    guard = 0 if beam == 1 else guard  # greedy search has no guard
     translate = tf.function(translate_function(model, preprocessor, beam, alpha, guard))
     # An argument that is not UTF-8 reaches Python with surrogate escapes:
     # its bytes go to the model as they are (it replaces what is invalid).

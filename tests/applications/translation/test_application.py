@@ -224,6 +224,9 @@ def test_translate_command(tiny, tmp_path):
     done = subprocess.run(command + ["--beam-size", "0", "x"], capture_output=True, text=True,
                           cwd=ROOT, env=env)
     assert done.returncode == 2 and "Received: beam_size=0" in done.stderr
+    done = subprocess.run(command + ["--no-repeat-ngram-size", "-1", "x"], capture_output=True,
+                          text=True, cwd=ROOT, env=env)
+    assert done.returncode == 2 and "Received: no_repeat_ngram_size=-1" in done.stderr
     done = subprocess.run(command[:-2] + ["--weights", str(tmp_path / "nope"), "x"],
                           capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 2 and "Received" in done.stderr
@@ -246,6 +249,10 @@ def test_translate_json_and_stdin(tiny, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("Jesus wept.\n\n".encode())))
     rows = user_main(APPLICATION, ["--weights", run, "--json", "-", "-"])
     assert json.loads(capsys.readouterr().out) == rows
+    assert rows[0]["no_repeat_ngram_size"] == 0
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("Jesus wept.\n".encode())))
+    guarded = user_main(APPLICATION, ["--weights", run, "--no-repeat-ngram-size", "2", "-"])
+    assert guarded[0]["no_repeat_ngram_size"] == 2
     expected = _serve(model, preprocessor, ["Jesus wept.", ""])["translation"].numpy().tolist()
     assert [row["translation"].encode() for row in rows] == expected
     assert [row["source_pieces"] == 0 for row in rows] == [False, True]
