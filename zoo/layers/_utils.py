@@ -18,6 +18,15 @@ def project_sequence(sequence, kernel, bias=None):
     return ops.reshape(out, (shape[0], shape[1], kernel.shape[-1]))
 
 
+def loop_mask(mask, length, dtype):
+    """A `scan_with_gradient` mask as the float `(time, batch, 1)` argument
+    of its custom gradient (`mask`: time-major boolean, or None: a dummy
+    the loops never read)."""
+    if mask is None:
+        return ops.zeros((length, 1, 1), dtype)
+    return ops.cast(ops.expand_dims(mask, -1), dtype)
+
+
 LAYER_NORM_EPSILON = 1e-3
 """The epsilon of the LSTM's layer normalization (`gate_layer_norm`)."""
 

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from zoo.layers._utils import check_units
+from zoo.layers._utils import loop_mask
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.ops import scan
@@ -160,8 +161,7 @@ class GRUCell(RecurrentCell):
             return None, d_h
 
         masked = mask is not None
-        m = (ops.cast(ops.expand_dims(mask, -1), dtype) if masked
-             else ops.zeros((length, 1, 1), dtype))
+        m = loop_mask(mask, length, dtype)
 
         @ops.custom_gradient
         def run(projected, h0, recurrent_kernel, recurrent_bias, m):
@@ -218,13 +218,14 @@ class GRUCell(RecurrentCell):
 
                 def backward_loop(d_h, loop_xs, kernel_t, kernel_zr_t, kernel_n_t):
                     def backward(d_h, x):
+                        if "d_h" in x:
+                            d_h = d_h + x["d_h"]
                         d_h_prev, d_step = unmasked_backward(d_h, x)
                         if "m" in x:
                             # A masked step passed the state through: its
                             # gradient goes straight to the previous step.
-                            d_h_in = d_h + x["d_h"] if "d_h" in x else d_h
                             keep = x["m"]
-                            return keep * d_h_prev + (1.0 - keep) * d_h_in, d_step * keep
+                            return keep * d_h_prev + (1.0 - keep) * d_h, d_step * keep
                         return d_h_prev, d_step
 
                     def unmasked_backward(d_h, x):
@@ -234,8 +235,6 @@ class GRUCell(RecurrentCell):
                         n = rec[:, 2 * units : 3 * units]
                         extra = rec[:, 3 * units : 4 * units]
                         h_prev = x["h_prev"]
-                        if "d_h" in x:
-                            d_h = d_h + x["d_h"]
                         d_z = d_h * (h_prev - n) * z * (1.0 - z)
                         d_n = d_h * (1.0 - z) * (1.0 - n * n)
                         if reset_after:

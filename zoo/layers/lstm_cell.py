@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from zoo.layers._utils import check_units
+from zoo.layers._utils import loop_mask
 from zoo.layers._utils import LAYER_NORM_EPSILON
 from zoo.layers._utils import gate_layer_norm
 from zoo.layers._utils import project_sequence
@@ -197,9 +198,7 @@ class LSTMCell(RecurrentCell):
         compiled = xla_function if compile_loops else (lambda fn: fn)
         recurrent_kernel = ops.cast(ops.convert_to_tensor(self.recurrent_kernel), dtype)
         masked = mask is not None
-        # The mask as a float input of its own, `(time, batch, 1)`.
-        m = (ops.cast(ops.expand_dims(mask, -1), dtype) if masked
-             else ops.zeros((length, 1, 1), dtype))
+        m = loop_mask(mask, length, dtype)
         peepholes = self.use_peepholes
         normalized = self.layer_normalization
         peephole_weights = ops.cast(

@@ -2,6 +2,7 @@ import keras
 from keras import ops
 
 from zoo.layers._utils import check_units
+from zoo.layers._utils import loop_mask
 from zoo.layers._utils import project_sequence
 from zoo.layers.recurrent_cell import RecurrentCell
 from zoo.ops import scan
@@ -90,8 +91,7 @@ class SimpleRNNCell(RecurrentCell):
         )
 
         masked = mask is not None
-        m = (ops.cast(ops.expand_dims(mask, -1), projected.dtype) if masked
-             else ops.zeros((length, 1, 1), projected.dtype))
+        m = loop_mask(mask, length, projected.dtype)
 
         @ops.custom_gradient
         def run(projected, h0, recurrent_kernel, m):
