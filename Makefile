@@ -42,6 +42,19 @@ $(STAMPS):
 		echo "note: Tux Paint stamps missing; the captioning application needs them (README: Captioning)"; \
 	fi
 
+# The DRAW application's Fashion-MNIST data set comes from the Debian
+# package dataset-fashion-mnist (idx files in /usr/share/datasets). Installed
+# here when missing, as root on Debian; elsewhere see README (DRAW).
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+$(FASHION_MNIST):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q dataset-fashion-mnist >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q dataset-fashion-mnist >/dev/null); \
+	else \
+		echo "note: Fashion-MNIST missing; the DRAW application's fashion_mnist data set needs it (README: DRAW)"; \
+	fi
+
 java:
 	@command -v java >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -51,7 +64,7 @@ java:
 			echo "note: no java; captioning's METEOR and PTB tokenizer need it (README: Captioning)"; \
 		fi; }
 
-setup: $(STAMP) $(SWORD_MODULES) $(STAMPS) java
+setup: $(STAMP) $(SWORD_MODULES) $(STAMPS) $(FASHION_MNIST) java
 
 # The main job: build the composed scenes, train the captioning
 # application's quick preset, evaluate it beside the baselines, then caption
