@@ -127,6 +127,8 @@ def _raw_inputs(application, preprocessor, config, model):
         return {"texts": np.array(TRANSLATION_TEXTS, dtype=object)}, None
     if application == "captioning":
         return {"images": _captioning_images(config)}, None
+    if application == "draw":
+        return {"n": np.array(16, "int32"), "seed": np.array(0, "int64")}, None
     return _trading_inputs(preprocessor, config, model)
 
 
@@ -169,6 +171,11 @@ def test_export_command_serves_in_a_fresh_process(name, tmp_path):
         assert got["num_tokens"].tolist()[2] == 0 and got["num_tokens"].tolist()[5] == 80
     elif app == "captioning":
         assert all(c.strip() for c in got["caption"].tolist())
+    elif app == "draw":
+        steps = run["config"]["steps"]
+        assert got["images"].shape == (16, 28, 28) and got["canvases"].shape == (16, steps, 28, 28)
+        assert ((got["images"] >= 0) & (got["images"] <= 1)).all()
+        assert 0.05 < got["images"].mean() < 0.3  # dark digits' share of ink, not noise
     elif app == "translation":
         translations = got["translation"].tolist()
         assert all(t.strip() for t in translations[:2]) and translations[2] == b""
@@ -216,17 +223,18 @@ def test_truncated_weights_through_the_evaluate_command(tmp_path):
 
 
 def test_user_commands_name_a_damaged_weights_file(tmp_path, capsys):
-    """predict, translate and backtest load weights too: the same one line."""
+    """predict, translate, backtest and generate load weights too: the same one line."""
     import functools
 
+    import applications.draw
     import applications.sentiment
     import applications.trading
     import applications.translation
     from zoo.cli import user_main
 
-    predict, translate, backtest = (
+    predict, translate, backtest, generate = (
         functools.partial(user_main, app.APPLICATION)
-        for app in (applications.sentiment, applications.translation, applications.trading)
+        for app in (applications.sentiment, applications.translation, applications.trading, applications.draw)
     )
 
     csv = tmp_path / "prices.csv"
@@ -236,6 +244,7 @@ def test_user_commands_name_a_damaged_weights_file(tmp_path, capsys):
         (predict, "sentiment_bilstm_rt", ["a fine film"]),
         (translate, "translation_luong_bible", ["And God said"]),
         (backtest, "trading_rrl_monthly", ["--csv", str(csv)]),
+        (generate, "draw_mnist_5k", ["--n", "2", "--out", str(tmp_path / "grid.png")]),
     ]
     for main, name, args in commands:
         run = _run_copy(name, tmp_path)
