@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-slow setup bench demo trading sentiment java clean
+.PHONY: run test test-slow setup bench demo trading sentiment draw java clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,13 @@ run: setup
 sentiment: setup
 	$(PY) -m applications.sentiment.train --preset quick --output-dir runs/sentiment-quick --resume
 	$(PY) -m applications.sentiment.evaluate --weights runs/sentiment-quick
+
+# DRAW: train the quick preset on the embedded MNIST digits, evaluate it
+# (bound, KL per step, importance-weighted estimate), draw 64 new digits.
+draw: setup
+	$(PY) -m applications.draw.train --preset quick --output-dir runs/draw-quick --resume
+	$(PY) -m applications.draw.evaluate --weights runs/draw-quick
+	$(PY) -m applications.draw.generate --weights runs/draw-quick --n 64 --out runs/draw-quick/samples.png
 
 # Vanishing gradients made visible: vanilla RNN vs LSTM on the adding problem.
 demo: setup

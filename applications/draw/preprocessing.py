@@ -89,9 +89,13 @@ class Binarizer:
 
     def fixed(self, images, offset=0):
         """Binary float32 images of a batch `(B, S, S)` of intensities, the
-        same at every call (the evaluation rule; numpy or tensors)."""
+        same at every call (the evaluation rule). Arrays are checked first
+        (`check_images`: size, range, NaN, empty batch); tensors are taken
+        as they are."""
         import tensorflow as tf
 
+        if not tf.is_tensor(images):
+            images = check_images(images, self.image_size)
         images = tf.convert_to_tensor(images, tf.float32)
         if self.rule == "threshold":
             return tf.cast(images > 0.5, tf.float32)

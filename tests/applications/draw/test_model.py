@@ -266,6 +266,9 @@ def test_bad_images_are_refused():
         check_images(bad, SIZE)
     with pytest.raises(ValueError, match="Received: min=255, max=255, dtype=float64"):
         check_images(np.full((1, SIZE, SIZE), 255.0), SIZE)
+    binarizer = Binarizer(CONFIG)
+    with pytest.raises(ValueError, match="Received: min=-1"):
+        binarizer.fixed(np.full((1, SIZE, SIZE), -1.0))
     layer = tiny_draw()
     with pytest.raises(ValueError, match=r"Received: images.shape=\(2, 9, 9\)"):
         layer(np.zeros((2, 9, 9), "float32"))
