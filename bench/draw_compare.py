@@ -10,6 +10,7 @@ a run that has finished is reused (train's `--resume`), so the script can
 be stopped and started again.
 
     python bench/draw_compare.py --json bench/runs/draw_compare.json
+    python bench/draw_compare.py --cases mnist_5k-stochastic --seed 1 --json bench/runs/draw_compare_s1.json
 
 Cases: `mnist_5k` with stochastic binarization (the paper's kind of data:
 pixels sampled each epoch, test binarized once with a fixed seed) and with
@@ -52,7 +53,7 @@ def main(argv=None):
         dataset, rule, epochs, iwae_images = CASES[case]
         for attention in (True, False):
             name = f"{case}-{'attention' if attention else 'no_attention'}"
-            out = os.path.join("runs", "draw-compare", name)
+            out = os.path.join("runs", "draw-compare", name + (f"-s{args.seed}" if args.seed else ""))
             train = ["applications.draw.train", "--preset", "quick", "--dataset", dataset, "--seed", str(args.seed),
                      "--set", f"binarization={rule}", "--output-dir", out, "--resume", "--verbose", "2"]
             if not attention:
@@ -70,7 +71,7 @@ def main(argv=None):
                 metrics = json.load(f)
             with open(os.path.join(ROOT, out, "train_state.json")) as f:
                 state = json.load(f)
-            row = {"case": case, "attention": attention, "train_seconds": round(seconds, 1),
+            row = {"case": case, "attention": attention, "seed": args.seed, "train_seconds": round(seconds, 1),
                    "best_epoch": state.get("best_epoch"), "best_val_loss": state.get("best"),
                    "command": "python -m " + " ".join(train),
                    **{k: v for k, v in metrics.items() if not k.startswith("kl_step")}}

@@ -219,7 +219,11 @@ def test_zoo_export_holds_no_xla_function_and_model_export_can_avoid_it(tmp_path
 @tf_only
 @pytest.mark.parametrize("name,kwargs", [("LSTM", {}), ("GRU", {}), ("SimpleRNN", {}),
                                          ("LSTM", {"use_peepholes": True}),
-                                         ("LSTM", {"use_peepholes": True, "layer_normalization": True})],
+                                         # XLA compiles layer norm's reverse loop for ~40 s on
+                                         # 2 cores: in `make test-slow` (the peephole case and
+                                         # the TF autodiff check cover the rest in `make test`).
+                                         pytest.param("LSTM", {"use_peepholes": True, "layer_normalization": True},
+                                                      marks=pytest.mark.slow)],
                          ids=str)
 def test_masked_training_in_compiled_loops_matches_the_plain_loop(name, kwargs):
     """Training with a mask: the forward and reverse loops of the hand-written
