@@ -22,8 +22,8 @@ import time
 
 CASES = {
     "quick": ("quick", {}),
-    "quick, no attention": ("quick", {"attention": False}),
-    "full (paper)": ("full", {}),
+    "quick-no-attention": ("quick", {"attention": False}),
+    "full": ("full", {}),
 }
 
 
