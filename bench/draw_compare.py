@@ -12,11 +12,13 @@ be stopped and started again.
     python bench/draw_compare.py --json bench/runs/draw_compare.json
     python bench/draw_compare.py --cases mnist_5k-stochastic --seed 1 --json bench/runs/draw_compare_s1.json
     python bench/draw_compare.py --cases mnist_5k-stochastic-T32 --json bench/runs/draw_compare_t32.json
+    python bench/draw_compare.py --cases fashion_mnist-stochastic-T32 --json bench/runs/draw_compare_fashion_t32.json
 
 Cases: `mnist_5k` with stochastic binarization (the paper's kind of data:
 pixels sampled each epoch, test binarized once with a fixed seed) and with
 thresholding, and `fashion_mnist` (stochastic; fewer epochs, 55,000 images);
-on request, `mnist_5k-stochastic-T32`: the same with 32 drawing steps.
+on request, `mnist_5k-stochastic-T32` and `fashion_mnist-stochastic-T32`:
+the same with 32 drawing steps.
 """
 
 import argparse
@@ -34,6 +36,7 @@ CASES = {
     "mnist_5k-threshold": ("mnist_5k", "threshold", None, 0, ()),
     "fashion_mnist-stochastic": ("fashion_mnist", "stochastic", 4, 1000, ()),
     "mnist_5k-stochastic-T32": ("mnist_5k", "stochastic", None, 0, ("steps=32",)),
+    "fashion_mnist-stochastic-T32": ("fashion_mnist", "stochastic", 4, 1000, ("steps=32",)),
 }
 DEFAULT_CASES = "mnist_5k-stochastic,mnist_5k-threshold,fashion_mnist-stochastic"
 
