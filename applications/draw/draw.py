@@ -250,8 +250,7 @@ class DRAW(keras.layers.Layer):
     def reconstruction_nll(images, logits):
         """`-log p(x | c_T)` in nats per image: Bernoulli, summed over pixels."""
         x = ops.cast(images, logits.dtype)
-        # Stable binary cross-entropy from logits.
-        per_pixel = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+        per_pixel = ops.binary_crossentropy(x, logits, from_logits=True)
         return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)
 
     @staticmethod
